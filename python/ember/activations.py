@@ -1,0 +1,1 @@
+"""ember.activations (filled in by its owner)."""

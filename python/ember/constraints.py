@@ -1,0 +1,1 @@
+"""ember.constraints (filled in by its owner)."""

@@ -1,0 +1,1 @@
+"""ember.initializers (filled in by its owner)."""

@@ -1,0 +1,272 @@
+"""``Layer``: the base of every layer, built-in or user-defined.
+
+A built-in layer keeps its computation in a core object (``self._native``, made in
+``build``) that both drivers use: eager calls go through ``call``, and the Rust trainer
+runs the same object inside compiled graphs. A user-defined layer overrides ``call`` with
+``ember.ops`` and runs through the eager driver.
+"""
+import numpy as np
+
+from ember import _native
+from ember.layers.symbolic import KerasTensor, any_symbolic, map_structure
+
+_NAME_COUNTS = {}
+
+
+def _unique_name(base):
+    n = _NAME_COUNTS.get(base, 0)
+    _NAME_COUNTS[base] = n + 1
+    return base if n == 0 else f"{base}_{n}"
+
+
+def _snake_case(name):
+    out = []
+    for i, c in enumerate(name):
+        if c.isupper() and i and (not name[i - 1].isupper() or (i + 1 < len(name) and name[i + 1].islower())):
+            out.append("_")
+        out.append(c.lower())
+    return "".join(out)
+
+
+class Layer:
+    """Base class of layers (Keras 3 semantics)."""
+
+    def __init__(self, *, name=None, trainable=True, dtype=None, input_shape=None, input_dim=None, **kwargs):
+        batch_input_shape = kwargs.pop("batch_input_shape", None)
+        kwargs.pop("autocast", None)
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}")
+        self.name = name or _unique_name(_snake_case(type(self).__name__))
+        self._trainable = bool(trainable)
+        self.dtype = dtype or "float32"
+        self.built = False
+        self._trainable_variables = []
+        self._non_trainable_variables = []
+        self._layers = []
+        self._losses = []
+        self._regularized = []
+        self._native = None
+        self._inbound = []  # functional-API calls: (input KerasTensors, output KerasTensors)
+        if input_dim is not None and input_shape is None:
+            input_shape = (input_dim,)
+        if batch_input_shape is not None:
+            input_shape = tuple(batch_input_shape[1:])
+        self._input_shape_arg = tuple(input_shape) if input_shape is not None else None
+
+    # ------------------------------------------------------------------ building
+    def build(self, input_shape):
+        """Creates the weights; the base class has none."""
+        self.built = True
+
+    def _maybe_build(self, input_shapes):
+        if not self.built:
+            self.build(input_shapes)
+            self.built = True
+
+    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, regularizer=None,
+                   constraint=None, name=None, autocast=True):
+        """Creates a weight variable owned by the core."""
+        from ember import constraints, initializers, regularizers
+
+        shape = tuple(int(d) for d in (shape or ()))
+        if initializer is None:
+            initializer = "glorot_uniform" if (dtype or "float32").startswith("float") else "zeros"
+        init = initializers.get(initializer)
+        value = np.asarray(init(shape, dtype=dtype or "float32"), dtype=np.float32)
+        var = _native.Variable(value, trainable=trainable, name=name or "variable")
+        var._regularizer = regularizers.get(regularizer)
+        var._constraint = constraints.get(constraint)
+        (self._trainable_variables if trainable else self._non_trainable_variables).append(var)
+        if not self._trainable and trainable:
+            var.trainable = False
+        return var
+
+    # ------------------------------------------------------------------ calling
+    def call(self, inputs, training=None):
+        """The computation. Built-in layers run their core object."""
+        if self._native is None:
+            raise NotImplementedError(f"Layer {self.name} ({type(self).__name__}) does not implement call()")
+        xs = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+        outs = self._native.call(list(xs), bool(training))
+        return outs[0] if len(outs) == 1 else outs
+
+    def __call__(self, *args, **kwargs):
+        inputs = args[0] if args else kwargs.pop("inputs")
+        rest = args[1:]
+        if any_symbolic(inputs):
+            return self._symbolic_call(inputs, *rest, **kwargs)
+        inputs = map_structure(_to_tensor, inputs)
+        self._maybe_build(map_structure(lambda t: tuple(t.shape), inputs))
+        self._losses = []
+        outputs = self.call(inputs, *rest, **kwargs)
+        return outputs
+
+    def _symbolic_call(self, inputs, *args, **kwargs):
+        shapes = map_structure(lambda t: t.shape, inputs)
+        self._maybe_build(shapes)
+        out_shapes = self.compute_output_shape(shapes)
+        dtype = self.compute_output_dtype(inputs)
+        single = isinstance(out_shapes, tuple) and all(d is None or isinstance(d, int) for d in out_shapes)
+        if single:
+            outputs = KerasTensor(out_shapes, dtype=dtype, layer=self, index=0)
+        else:
+            outputs = [KerasTensor(s, dtype=dtype, layer=self, index=i) for i, s in enumerate(out_shapes)]
+        call_kwargs = dict(kwargs)
+        self._inbound.append((inputs, outputs, args, call_kwargs))
+        flat = outputs if isinstance(outputs, list) else [outputs]
+        for o in flat:
+            o._node = (self, len(self._inbound) - 1)
+        return outputs
+
+    def compute_output_dtype(self, inputs):
+        return "float32"
+
+    def compute_output_shape(self, input_shape):
+        """Output shape(s) for input shape(s) with None batch dims. The default runs the
+        layer once on a small batch of zeros and reads the shapes off the result."""
+        def dummy(s):
+            return np.zeros(tuple(2 if d is None else d for d in s), dtype=np.float32)
+
+        is_single = isinstance(input_shape, tuple) and all(d is None or isinstance(d, int) for d in input_shape)
+        xs = dummy(input_shape) if is_single else [dummy(s) for s in input_shape]
+        with _native.no_grad():
+            out = self.call(map_structure(_to_tensor, xs), training=False)
+        batch_none = (input_shape if is_single else input_shape[0])[:1] == (None,)
+
+        def shape_of(t):
+            s = tuple(t.shape)
+            return ((None,) + s[1:]) if batch_none and s else s
+
+        return [shape_of(o) for o in out] if isinstance(out, (list, tuple)) else shape_of(out)
+
+    # ------------------------------------------------------------------ weights
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        for v in self._trainable_variables:
+            v.trainable = self._trainable
+        for layer in self._layers:
+            layer.trainable = value
+
+    def _tracked_layers(self):
+        seen, out = set(), []
+        for v in vars(self).values():
+            items = v if isinstance(v, (list, tuple)) else [v]
+            for item in items:
+                if isinstance(item, Layer) and id(item) not in seen:
+                    seen.add(id(item))
+                    out.append(item)
+        for layer in self._layers:
+            if id(layer) not in seen:
+                seen.add(id(layer))
+                out.append(layer)
+        return out
+
+    @property
+    def weights(self):
+        """All weights: trainable then non-trainable, then those of sub-layers."""
+        out, seen = [], set()
+        for w in self._trainable_variables + self._non_trainable_variables:
+            if id(w) not in seen:
+                seen.add(id(w))
+                out.append(w)
+        for layer in self._tracked_layers():
+            for w in layer.weights:
+                if id(w) not in seen:
+                    seen.add(id(w))
+                    out.append(w)
+        return out
+
+    @property
+    def variables(self):
+        return self.weights
+
+    @property
+    def trainable_weights(self):
+        if not self._trainable:
+            return []
+        out = [v for v in self._trainable_variables]
+        for layer in self._tracked_layers():
+            out += [w for w in layer.trainable_weights if all(w is not o for o in out)]
+        return out
+
+    trainable_variables = trainable_weights
+
+    @property
+    def non_trainable_weights(self):
+        train = self.trainable_weights
+        return [w for w in self.weights if all(w is not t for t in train)]
+
+    non_trainable_variables = non_trainable_weights
+
+    def get_weights(self):
+        """The weights as numpy arrays, in Keras's order and shapes."""
+        return [w.numpy() for w in self.weights]
+
+    def set_weights(self, weights):
+        params = self.weights
+        if len(params) != len(weights):
+            raise ValueError(
+                f"Layer {self.name}: set_weights expected a list of {len(params)} arrays, got {len(weights)}"
+            )
+        for p, w in zip(params, weights):
+            w = np.asarray(w)
+            if tuple(w.shape) != tuple(p.shape):
+                raise ValueError(
+                    f"Layer {self.name}: weight '{p.name}' has shape {tuple(p.shape)}, "
+                    f"got an array of shape {w.shape}"
+                )
+            p.assign(w)
+
+    def count_params(self):
+        return int(sum(int(np.prod(w.shape)) for w in self.weights))
+
+    # ------------------------------------------------------------------ losses
+    def add_loss(self, loss):
+        """Adds a loss term (a scalar tensor) from inside ``call``."""
+        self._losses.append(loss)
+
+    @property
+    def losses(self):
+        """Regularization penalties on the weights plus losses added in the last call."""
+        out = list(self._losses)
+        for w in self.trainable_weights:
+            reg = getattr(w, "_regularizer", None)
+            if reg is not None:
+                out.append(reg(w.value))
+        for layer in self._tracked_layers():
+            out += layer.losses
+        return out
+
+    # ------------------------------------------------------------------ config
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    @property
+    def input(self):
+        if not self._inbound:
+            raise AttributeError(f"Layer {self.name} has not been called on a symbolic input")
+        return self._inbound[0][0]
+
+    @property
+    def output(self):
+        if not self._inbound:
+            raise AttributeError(f"Layer {self.name} has not been called on a symbolic input")
+        return self._inbound[0][1]
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _to_tensor(x):
+    if isinstance(x, (_native.Tensor, _native.Variable)):
+        return x if isinstance(x, _native.Tensor) else x.value
+    return _native.Tensor(x, None if np.asarray(x).dtype.kind in "iub" else "float32")

@@ -1,0 +1,1 @@
+"""ember.losses (filled in by its owner)."""

@@ -1,0 +1,1 @@
+"""ember.metrics (filled in by its owner)."""

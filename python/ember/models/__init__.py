@@ -1,0 +1,9 @@
+"""ember.models."""
+
+
+class Model:
+    pass
+
+
+class Sequential(Model):
+    pass

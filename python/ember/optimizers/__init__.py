@@ -1,0 +1,1 @@
+"""ember.optimizers (filled in by its owner)."""

@@ -1,0 +1,1 @@
+"""ember.random (filled in by its owner)."""

@@ -1,0 +1,1 @@
+"""ember.regularizers (filled in by its owner)."""

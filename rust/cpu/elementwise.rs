@@ -1,0 +1,156 @@
+//! Elementwise kernels, written once and made generic over the scalar function.
+//!
+//! `pulp::Arch::dispatch` compiles each loop for the best instruction set found at run
+//! time (AVX-512, AVX2+FMA, or scalar); large arrays are split across the pool.
+use super::pool::{self, PAR_MIN_ELEMS};
+use crate::tensor::{broadcast_strides, Tensor};
+use pulp::Arch;
+use rayon::prelude::*;
+
+const CHUNK: usize = 1 << 14;
+
+/// `out[i] = f(x[i])`.
+pub fn map(x: &[f32], f: impl Fn(f32) -> f32 + Sync + Send) -> Vec<f32> {
+    let mut out = vec![0.0f32; x.len()];
+    let kernel = |o: &mut [f32], x: &[f32]| {
+        Arch::new().dispatch(
+            #[inline(always)]
+            || {
+                for (o, &v) in o.iter_mut().zip(x) {
+                    *o = f(v);
+                }
+            },
+        )
+    };
+    if x.len() < PAR_MIN_ELEMS {
+        kernel(&mut out, x);
+    } else {
+        pool::install(|| {
+            out.par_chunks_mut(CHUNK)
+                .zip(x.par_chunks(CHUNK))
+                .for_each(|(o, x)| kernel(o, x))
+        });
+    }
+    out
+}
+
+/// `out[i] = f(a[i], b[i])` for equal-length slices.
+pub fn zip_map(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync + Send) -> Vec<f32> {
+    debug_assert_eq!(a.len(), b.len());
+    let mut out = vec![0.0f32; a.len()];
+    let kernel = |o: &mut [f32], a: &[f32], b: &[f32]| {
+        Arch::new().dispatch(
+            #[inline(always)]
+            || {
+                for ((o, &x), &y) in o.iter_mut().zip(a).zip(b) {
+                    *o = f(x, y);
+                }
+            },
+        )
+    };
+    if a.len() < PAR_MIN_ELEMS {
+        kernel(&mut out, a, b);
+    } else {
+        pool::install(|| {
+            out.par_chunks_mut(CHUNK)
+                .zip(a.par_chunks(CHUNK).zip(b.par_chunks(CHUNK)))
+                .for_each(|(o, (a, b))| kernel(o, a, b))
+        });
+    }
+    out
+}
+
+/// `f(a, b)` with numpy broadcasting of `a` and `b` to `out_shape` (already checked).
+pub fn broadcast_map(
+    a: &Tensor,
+    b: &Tensor,
+    out_shape: &[usize],
+    f: impl Fn(f32, f32) -> f32 + Sync + Send,
+) -> Vec<f32> {
+    let (ad, bd) = (
+        a.f32_data().expect("f32 checked"),
+        b.f32_data().expect("f32 checked"),
+    );
+    if a.shape() == out_shape && b.shape() == out_shape {
+        return zip_map(&ad, &bd, f);
+    }
+    if bd.len() == 1 && a.shape() == out_shape {
+        let s = bd[0];
+        return map(&ad, move |x| f(x, s));
+    }
+    if ad.len() == 1 && b.shape() == out_shape {
+        let s = ad[0];
+        return map(&bd, move |y| f(s, y));
+    }
+    // general case: row by row over the last dimension, with broadcast strides
+    let nd = out_shape.len();
+    let sa = broadcast_strides(
+        a.shape(),
+        &crate::tensor::contiguous_strides(a.shape()),
+        out_shape,
+    );
+    let sb = broadcast_strides(
+        b.shape(),
+        &crate::tensor::contiguous_strides(b.shape()),
+        out_shape,
+    );
+    let inner = out_shape[nd - 1];
+    let (ia, ib) = (sa[nd - 1], sb[nd - 1]);
+    let n: usize = out_shape.iter().product();
+    let mut out = vec![0.0f32; n];
+    if n == 0 {
+        return out;
+    }
+    let row = |r: usize, o: &mut [f32]| {
+        let (mut oa, mut ob, mut rem) = (0usize, 0usize, r);
+        for d in (0..nd - 1).rev() {
+            let i = rem % out_shape[d];
+            rem /= out_shape[d];
+            oa += i * sa[d];
+            ob += i * sb[d];
+        }
+        Arch::new().dispatch(
+            #[inline(always)]
+            || match (ia, ib) {
+                (1, 1) => {
+                    for ((o, &x), &y) in o
+                        .iter_mut()
+                        .zip(&ad[oa..oa + inner])
+                        .zip(&bd[ob..ob + inner])
+                    {
+                        *o = f(x, y);
+                    }
+                }
+                (1, 0) => {
+                    let y = bd[ob];
+                    for (o, &x) in o.iter_mut().zip(&ad[oa..oa + inner]) {
+                        *o = f(x, y);
+                    }
+                }
+                (0, 1) => {
+                    let x = ad[oa];
+                    for (o, &y) in o.iter_mut().zip(&bd[ob..ob + inner]) {
+                        *o = f(x, y);
+                    }
+                }
+                _ => {
+                    for (j, o) in o.iter_mut().enumerate() {
+                        *o = f(ad[oa + j * ia], bd[ob + j * ib]);
+                    }
+                }
+            },
+        )
+    };
+    if n < PAR_MIN_ELEMS || inner == 0 {
+        out.chunks_mut(inner.max(1))
+            .enumerate()
+            .for_each(|(r, o)| row(r, o));
+    } else {
+        pool::install(|| {
+            out.par_chunks_mut(inner)
+                .enumerate()
+                .for_each(|(r, o)| row(r, o))
+        });
+    }
+    out
+}

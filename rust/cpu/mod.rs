@@ -1,0 +1,6 @@
+//! CPU kernels: SIMD with run-time dispatch (pulp), threads from one rayon pool.
+pub mod elementwise;
+pub mod gemm;
+pub mod pool;
+pub mod reduce;
+pub mod strided;

@@ -1,0 +1,20 @@
+//! Losses with Keras's semantics and reductions.
+use crate::error::Result;
+use crate::tensor::Tensor;
+
+/// How per-sample losses become the scalar that is minimised (Keras names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reduction {
+    /// Weighted sum divided by the number of loss values (Keras's default).
+    SumOverBatchSize,
+    Sum,
+    /// Per-sample values are returned.
+    None,
+}
+
+pub trait Loss: Send + Sync {
+    fn name(&self) -> &str;
+    /// Per-sample loss values (the loss function reduced over the last axis, as in Keras).
+    fn call(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor>;
+    fn reduction(&self) -> Reduction;
+}

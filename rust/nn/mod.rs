@@ -1,0 +1,48 @@
+//! Layers, losses and metrics: the building blocks the graph driver runs.
+pub mod layers;
+pub mod losses;
+pub mod metrics;
+
+use crate::autograd::Variable;
+use crate::error::Result;
+use crate::random::Rng;
+use crate::tensor::Tensor;
+
+/// What a layer call may need besides its inputs.
+pub struct Context {
+    /// Training mode: dropout and noise are active, batch statistics are used.
+    pub training: bool,
+    /// The stream for dropout masks and noise.
+    pub rng: Rng,
+    /// Extra loss terms added during the call (activity regularization), summed into the loss.
+    pub losses: Vec<Tensor>,
+}
+
+impl Context {
+    pub fn new(training: bool) -> Context {
+        Context {
+            training,
+            rng: crate::random::rng(),
+            losses: Vec::new(),
+        }
+    }
+}
+
+/// A built-in layer: the same object serves the eager driver (Python calls it) and the
+/// graph driver (the Rust trainer calls it).
+pub trait Layer: Send + Sync {
+    fn name(&self) -> &str;
+
+    /// Computes the layer's outputs (one tensor for most layers).
+    fn call(&self, inputs: &[Tensor], ctx: &mut Context) -> Result<Vec<Tensor>>;
+
+    /// All weights, trainable and not, in Keras's `get_weights()` order.
+    fn variables(&self) -> Vec<Variable> {
+        Vec::new()
+    }
+
+    /// The weight penalties of this layer (kernel/bias regularizers), if any.
+    fn regularization(&self) -> Result<Option<Tensor>> {
+        Ok(None)
+    }
+}

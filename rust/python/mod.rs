@@ -1,0 +1,31 @@
+//! `ember._native`: the PyO3 extension. Each family registers its own classes and functions.
+mod autograd;
+mod config;
+mod errors;
+mod handles;
+mod layers;
+mod losses;
+mod metrics;
+mod ops_math;
+mod ops_shape;
+mod optimizers;
+mod tensor;
+mod train;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    tensor::register(m)?;
+    autograd::register(m)?;
+    handles::register(m)?;
+    ops_math::register(m)?;
+    ops_shape::register(m)?;
+    layers::register(m)?;
+    losses::register(m)?;
+    metrics::register(m)?;
+    optimizers::register(m)?;
+    config::register(m)?;
+    train::register(m)?;
+    Ok(())
+}
