@@ -1,7 +1,9 @@
 //! Layers, losses and metrics: the building blocks the graph driver runs.
+pub mod activations;
 pub mod layers;
 pub mod losses;
 pub mod metrics;
+pub mod regularizers;
 
 use crate::autograd::Variable;
 use crate::error::Result;

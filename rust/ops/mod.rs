@@ -1,15 +1,21 @@
 //! Differentiable ops: each written once (forward, backward, shape check) and used by
 //! both drivers, eager Python and the Rust graph (DESIGN.md §2.1).
+mod activation;
 mod binary;
 mod cast;
+mod index;
 mod matmul;
 mod reduce;
 mod shape;
+mod softmax;
 mod unary;
 
+pub use activation::*;
 pub use binary::*;
 pub use cast::*;
+pub use index::*;
 pub use matmul::*;
 pub use reduce::*;
 pub use shape::*;
+pub use softmax::*;
 pub use unary::*;

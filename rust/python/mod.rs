@@ -10,6 +10,8 @@ mod ops_math;
 mod ops_shape;
 mod optimizers;
 mod tensor;
+mod tensor_index;
+mod tensor_math;
 mod train;
 
 use pyo3::prelude::*;

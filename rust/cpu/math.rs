@@ -1,0 +1,1 @@
+//! Vectorisable exp, log, tanh, erf (in progress).

@@ -1,0 +1,1 @@
+//! Activation functions by Keras name (in progress).

@@ -1,0 +1,1 @@
+//! More Tensor methods (in progress).
