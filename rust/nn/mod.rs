@@ -47,4 +47,10 @@ pub trait Layer: Send + Sync {
     fn regularization(&self) -> Result<Option<Tensor>> {
         Ok(None)
     }
+
+    /// Projects the weights onto their constraints (max_norm, non_neg, ...); the trainer
+    /// calls this after every optimizer step.
+    fn apply_constraints(&self) -> Result<()> {
+        Ok(())
+    }
 }

@@ -274,7 +274,7 @@ impl PyTensor {
 }
 
 /// A mutable weight owned by the core; layers and optimizers share it.
-#[pyclass(name = "Variable", module = "ember", frozen)]
+#[pyclass(name = "Variable", module = "ember", frozen, dict)]
 pub struct PyVariable {
     pub v: Variable,
 }
