@@ -18,3 +18,15 @@ pub trait Loss: Send + Sync {
     fn call(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor>;
     fn reduction(&self) -> Reduction;
 }
+
+/// The reduced loss of a batch. (Placeholder until the losses work lands: the weighted
+/// mean of the per-sample values.)
+pub fn compute(loss: &dyn Loss, y_true: &Tensor, y_pred: &Tensor, sample_weight: Option<&Tensor>) -> Result<Tensor> {
+    let per = loss.call(y_true, y_pred)?;
+    let per = match sample_weight {
+        Some(w) => crate::ops::multiply(&per, w)?,
+        None => per,
+    };
+    let n = per.numel().max(1) as f32;
+    crate::ops::scale(&crate::ops::sum(&per, None, false)?, 1.0 / n)
+}

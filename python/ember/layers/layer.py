@@ -5,6 +5,8 @@ A built-in layer keeps its computation in a core object (``self._native``, made 
 runs the same object inside compiled graphs. A user-defined layer overrides ``call`` with
 ``ember.ops`` and runs through the eager driver.
 """
+import inspect
+
 import numpy as np
 
 from ember import _native
@@ -98,23 +100,30 @@ class Layer:
         inputs = map_structure(_to_tensor, inputs)
         self._maybe_build(map_structure(lambda t: tuple(t.shape), inputs))
         self._losses = []
-        outputs = self.call(inputs, *rest, **kwargs)
-        return outputs
+        for key in ("training", "mask"):
+            if key in kwargs and not self._call_accepts(key):
+                kwargs.pop(key)
+        return self.call(inputs, *rest, **kwargs)
+
+    def _call_accepts(self, name):
+        params = inspect.signature(self.call).parameters
+        return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
     def _symbolic_call(self, inputs, *args, **kwargs):
         shapes = map_structure(lambda t: t.shape, inputs)
         self._maybe_build(shapes)
-        out_shapes = self.compute_output_shape(shapes)
-        dtype = self.compute_output_dtype(inputs)
+        if type(self).compute_output_shape is not Layer.compute_output_shape:
+            out_shapes = self.compute_output_shape(shapes)
+            dtypes = map_structure(lambda _: self.compute_output_dtype(inputs), out_shapes)
+        else:
+            out_shapes, dtypes = self._infer_output_spec(inputs)
         single = isinstance(out_shapes, tuple) and all(d is None or isinstance(d, int) for d in out_shapes)
         if single:
-            outputs = KerasTensor(out_shapes, dtype=dtype, layer=self, index=0)
+            outputs = KerasTensor(out_shapes, dtype=dtypes, layer=self, index=0)
         else:
-            outputs = [KerasTensor(s, dtype=dtype, layer=self, index=i) for i, s in enumerate(out_shapes)]
-        call_kwargs = dict(kwargs)
-        self._inbound.append((inputs, outputs, args, call_kwargs))
-        flat = outputs if isinstance(outputs, list) else [outputs]
-        for o in flat:
+            outputs = [KerasTensor(s, dtype=d, layer=self, index=i) for i, (s, d) in enumerate(zip(out_shapes, dtypes))]
+        self._inbound.append((inputs, outputs, args, dict(kwargs)))
+        for o in outputs if isinstance(outputs, list) else [outputs]:
             o._node = (self, len(self._inbound) - 1)
         return outputs
 
@@ -122,22 +131,32 @@ class Layer:
         return "float32"
 
     def compute_output_shape(self, input_shape):
-        """Output shape(s) for input shape(s) with None batch dims. The default runs the
-        layer once on a small batch of zeros and reads the shapes off the result."""
-        def dummy(s):
-            return np.zeros(tuple(2 if d is None else d for d in s), dtype=np.float32)
-
+        """Output shape(s) for input shape(s) with None batch dimensions."""
         is_single = isinstance(input_shape, tuple) and all(d is None or isinstance(d, int) for d in input_shape)
-        xs = dummy(input_shape) if is_single else [dummy(s) for s in input_shape]
+        spec = KerasTensor(input_shape) if is_single else [KerasTensor(s) for s in input_shape]
+        return self._infer_output_spec(spec)[0]
+
+    def _infer_output_spec(self, inputs):
+        """Output shapes and dtypes, found by running the layer once on a batch of 2 zeros."""
+        def dummy(t):
+            dtype = np.int64 if str(t.dtype).startswith(("int", "uint", "bool")) else np.float32
+            return np.zeros(tuple(2 if d is None else d for d in t.shape), dtype=dtype)
+
+        kwargs = {"training": False} if self._call_accepts("training") else {}
         with _native.no_grad():
-            out = self.call(map_structure(_to_tensor, xs), training=False)
-        batch_none = (input_shape if is_single else input_shape[0])[:1] == (None,)
+            out = self.call(map_structure(lambda t: _to_tensor(dummy(t)), inputs), **kwargs)
+        first = inputs
+        while isinstance(first, (list, tuple)):
+            first = first[0]
+        batch_none = first.shape[:1] == (None,)
 
         def shape_of(t):
             s = tuple(t.shape)
             return ((None,) + s[1:]) if batch_none and s else s
 
-        return [shape_of(o) for o in out] if isinstance(out, (list, tuple)) else shape_of(out)
+        if isinstance(out, (list, tuple)):
+            return [shape_of(o) for o in out], [o.dtype for o in out]
+        return shape_of(out), out.dtype
 
     # ------------------------------------------------------------------ weights
     @property

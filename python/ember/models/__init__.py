@@ -1,9 +1,3 @@
-"""ember.models."""
-
-
-class Model:
-    pass
-
-
-class Sequential(Model):
-    pass
+"""``ember.models``: Model, Sequential."""
+from ember.models.model import Model  # noqa: F401
+from ember.models.sequential import Sequential  # noqa: F401

@@ -1,0 +1,119 @@
+"""``Model``: functional models (``Model(inputs, outputs)``) and subclassed models
+(override ``call``), with the Keras 3 training API of ``Trainer``."""
+import numpy as np
+
+from ember.layers.input_layer import InputLayer
+from ember.layers.layer import Layer
+from ember.models.functional import FunctionalGraph, pack_like
+from ember.models.trainer import Trainer
+
+
+class Model(Trainer, Layer):
+    """A trainable model: ``Model(inputs, outputs)`` or a subclass overriding ``call``."""
+
+    def __init__(self, *args, **kwargs):
+        inputs = kwargs.pop("inputs", args[0] if args else None)
+        outputs = kwargs.pop("outputs", args[1] if len(args) > 1 else None)
+        name = kwargs.pop("name", None)
+        trainable = kwargs.pop("trainable", True)
+        Layer.__init__(self, name=name, trainable=trainable, **kwargs)
+        self._init_trainer()
+        self._graph = None
+        self._native_graph_cache = None
+        if inputs is not None or outputs is not None:
+            if inputs is None or outputs is None:
+                raise ValueError(f"Model '{self.name}': pass both inputs and outputs (or neither, to subclass)")
+            self._graph = FunctionalGraph(inputs, outputs, f"Model '{self.name}'")
+            self.built = True
+
+    # ------------------------------------------------------------------ calling
+    def call(self, inputs, training=None):
+        if self._graph is None:
+            raise NotImplementedError(f"Model '{self.name}': a subclassed model must implement call()")
+        return self._graph.call(inputs, training=training)
+
+    def _input_dtypes(self):
+        if self._graph is None:
+            return None
+        return [t.dtype for t in self._graph.inputs]
+
+    def _graph_inputs_or_one(self):
+        return self._graph.inputs if self._graph is not None else [None]
+
+    def _ensure_built(self, xs):
+        """Builds a subclassed model by calling it once on the first sample."""
+        if not self.built or (self._graph is None and not self.weights):
+            sample = [a[:1] for a in xs]
+            self(sample[0] if len(sample) == 1 else sample, training=False)
+            self.built = True
+
+    def _pack_outputs(self, outs):
+        if self._graph is not None:
+            return pack_like(self._graph.output_structure, outs)
+        return outs[0] if len(outs) == 1 else outs
+
+    # ------------------------------------------------------------------ structure
+    def _tracked_layers(self):
+        if self._graph is not None:
+            return [layer for layer in self._graph.layers if not isinstance(layer, InputLayer)]
+        return Layer._tracked_layers(self)
+
+    @property
+    def layers(self):
+        if self._graph is not None:
+            return list(self._graph.layers)
+        return Layer._tracked_layers(self)
+
+    @property
+    def inputs(self):
+        return None if self._graph is None else list(self._graph.inputs)
+
+    @property
+    def outputs(self):
+        return None if self._graph is None else list(self._graph.outputs)
+
+    @property
+    def input(self):
+        if self._graph is None:
+            raise AttributeError(f"Model '{self.name}' has no symbolic input (it is subclassed or not built)")
+        return self._graph.input_structure
+
+    @property
+    def output(self):
+        if self._graph is None:
+            raise AttributeError(f"Model '{self.name}' has no symbolic output (it is subclassed or not built)")
+        return self._graph.output_structure
+
+    @property
+    def input_shape(self):
+        shapes = [t.shape for t in self.inputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self):
+        shapes = [t.shape for t in self.outputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    def get_layer(self, name=None, index=None):
+        """A layer by name or by index in ``model.layers``."""
+        if index is not None:
+            if name is not None:
+                raise ValueError("get_layer: pass either name or index, not both")
+            if not -len(self.layers) <= index < len(self.layers):
+                raise ValueError(f"get_layer: index {index} is out of range; the model has {len(self.layers)} layers")
+            return self.layers[index]
+        if name is None:
+            raise ValueError("get_layer: pass a name or an index")
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No such layer: {name}. Existing layers are: {[layer.name for layer in self.layers]}.")
+
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False, show_trainable=False,
+                layer_range=None):
+        from ember.models.summary import print_summary
+
+        print_summary(self, line_length=line_length, print_fn=print_fn, show_trainable=show_trainable)
+
+    def count_params(self):
+        return int(sum(int(np.prod(w.shape)) for w in self.weights))

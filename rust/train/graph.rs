@@ -1,0 +1,126 @@
+//! A model compiled into a graph of built-in layers: a topologically ordered list of layer
+//! calls. Sequential models are chains; functional models are any DAG (shared layers are
+//! one `Layer` object called from several nodes).
+use crate::autograd::Variable;
+use crate::error::Result;
+use crate::nn::{Context, Layer};
+use crate::ops;
+use crate::tensor::Tensor;
+use crate::value_err;
+use std::sync::Arc;
+
+/// Where a node's input comes from.
+#[derive(Clone, Copy, Debug)]
+pub enum Source {
+    /// The i-th model input.
+    Input(usize),
+    /// Output `output` of the earlier node `node`.
+    Node { node: usize, output: usize },
+}
+
+pub struct GraphNode {
+    pub layer: Arc<dyn Layer>,
+    pub inputs: Vec<Source>,
+}
+
+pub struct Graph {
+    nodes: Vec<GraphNode>,
+    num_inputs: usize,
+    outputs: Vec<Source>,
+    /// Each distinct layer once, in first-use order.
+    layers: Vec<Arc<dyn Layer>>,
+}
+
+impl Graph {
+    /// Checks that every source refers to a model input or an earlier node.
+    pub fn new(nodes: Vec<GraphNode>, num_inputs: usize, outputs: Vec<Source>) -> Result<Graph> {
+        let check = |s: &Source, before: usize| match *s {
+            Source::Input(i) if i < num_inputs => Ok(()),
+            Source::Node { node, .. } if node < before => Ok(()),
+            _ => Err(value_err!("graph: source {s:?} does not refer to an input or an earlier layer call")),
+        };
+        for (i, n) in nodes.iter().enumerate() {
+            for s in &n.inputs {
+                check(s, i)?;
+            }
+        }
+        for s in &outputs {
+            check(s, nodes.len())?;
+        }
+        let mut layers: Vec<Arc<dyn Layer>> = Vec::new();
+        for n in &nodes {
+            if !layers.iter().any(|l| Arc::ptr_eq(l, &n.layer)) {
+                layers.push(n.layer.clone());
+            }
+        }
+        Ok(Graph { nodes, num_inputs, outputs, layers })
+    }
+
+    pub fn num_inputs(&self) -> usize {
+        self.num_inputs
+    }
+
+    pub fn num_outputs(&self) -> usize {
+        self.outputs.len()
+    }
+
+    pub fn layers(&self) -> &[Arc<dyn Layer>] {
+        &self.layers
+    }
+
+    /// Runs the graph. Intermediate results are dropped once no later node needs them.
+    pub fn forward(&self, inputs: &[Tensor], ctx: &mut Context) -> Result<Vec<Tensor>> {
+        if inputs.len() != self.num_inputs {
+            return Err(value_err!("model expects {} input(s), got {}", self.num_inputs, inputs.len()));
+        }
+        let mut results: Vec<Vec<Tensor>> = Vec::with_capacity(self.nodes.len());
+        let fetch = |results: &Vec<Vec<Tensor>>, s: &Source| -> Result<Tensor> {
+            match *s {
+                Source::Input(i) => Ok(inputs[i].clone()),
+                Source::Node { node, output } => results[node].get(output).cloned().ok_or_else(|| {
+                    value_err!("layer '{}' has no output {output}", self.nodes[node].layer.name())
+                }),
+            }
+        };
+        for node in &self.nodes {
+            let xs = node.inputs.iter().map(|s| fetch(&results, s)).collect::<Result<Vec<_>>>()?;
+            results.push(node.layer.call(&xs, ctx)?);
+        }
+        self.outputs.iter().map(|s| fetch(&results, s)).collect()
+    }
+
+    /// Every variable of every layer, each once.
+    pub fn variables(&self) -> Vec<Variable> {
+        let mut out: Vec<Variable> = Vec::new();
+        for l in &self.layers {
+            for v in l.variables() {
+                if !out.iter().any(|o| o.same(&v)) {
+                    out.push(v);
+                }
+            }
+        }
+        out
+    }
+
+    pub fn trainable_variables(&self) -> Vec<Variable> {
+        self.variables().into_iter().filter(|v| v.trainable()).collect()
+    }
+
+    /// The sum of all layers' weight penalties, if any layer has one.
+    pub fn regularization(&self) -> Result<Option<Tensor>> {
+        let mut total: Option<Tensor> = None;
+        for l in &self.layers {
+            if let Some(r) = l.regularization()? {
+                total = Some(match total {
+                    Some(t) => ops::add(&t, &r)?,
+                    None => r,
+                });
+            }
+        }
+        Ok(total)
+    }
+
+    pub fn apply_constraints(&self) -> Result<()> {
+        self.layers.iter().try_for_each(|l| l.apply_constraints())
+    }
+}

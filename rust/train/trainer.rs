@@ -1,0 +1,266 @@
+//! The training loop of the graph driver: shuffle, gather, forward, loss, backward,
+//! optimizer step, constraints and metrics, all in Rust. The caller's `on_batch` hook is
+//! the only way back out (for progress bars, batch callbacks and Ctrl-C).
+use super::data::{epoch_order, gather_rows};
+use super::graph::Graph;
+use crate::autograd::{self, NoGrad};
+use crate::error::Result;
+use crate::nn::losses::{self, Loss};
+use crate::nn::metrics::Metric;
+use crate::nn::Context;
+use crate::ops;
+use crate::optim::Optimizer;
+use crate::tensor::Tensor;
+use crate::value_err;
+use parking_lot::Mutex;
+use std::sync::Arc;
+
+pub type SharedMetric = Arc<Mutex<Box<dyn Metric>>>;
+pub type SharedOptimizer = Arc<Mutex<Box<dyn Optimizer>>>;
+
+/// A graph with what `compile` attached to it.
+pub struct Compiled {
+    pub graph: Arc<Graph>,
+    /// One loss per model output (None: the output is not trained).
+    pub losses: Vec<Option<Arc<dyn Loss>>>,
+    pub loss_weights: Vec<f32>,
+    pub optimizer: Option<SharedOptimizer>,
+    /// The metrics of each output.
+    pub metrics: Vec<Vec<SharedMetric>>,
+}
+
+/// Whole-dataset arrays: inputs, targets and optional per-sample weights, all with the
+/// samples along axis 0.
+pub struct Dataset {
+    pub x: Vec<Tensor>,
+    pub y: Vec<Tensor>,
+    pub sample_weight: Option<Tensor>,
+}
+
+impl Dataset {
+    /// The number of samples, after checking that every array has it.
+    pub fn len(&self) -> Result<usize> {
+        let first = self.x.first().ok_or_else(|| value_err!("fit: no input arrays were given"))?;
+        let n = *first.shape().first().ok_or_else(|| value_err!("fit: inputs must have a batch dimension, got a scalar"))?;
+        let all = self.x.iter().map(|t| ("x", t)).chain(self.y.iter().map(|t| ("y", t))).chain(self.sample_weight.iter().map(|t| ("sample_weight", t)));
+        for (what, t) in all {
+            if t.shape().first() != Some(&n) {
+                return Err(value_err!(
+                    "data cardinality is ambiguous: x has {n} samples but {what} has shape {:?}; make sure all arrays contain the same number of samples",
+                    t.shape()
+                ));
+            }
+        }
+        if n == 0 {
+            return Err(value_err!("the input arrays are empty (0 samples)"));
+        }
+        Ok(n)
+    }
+
+    fn batch(&self, idx: &[usize]) -> Result<(Vec<Tensor>, Vec<Tensor>, Option<Tensor>)> {
+        let g = |v: &Vec<Tensor>| v.iter().map(|t| gather_rows(t, idx)).collect::<Result<Vec<_>>>();
+        Ok((g(&self.x)?, g(&self.y)?, self.sample_weight.as_ref().map(|w| gather_rows(w, idx)).transpose()?))
+    }
+}
+
+/// The running mean of the loss over an epoch, weighted by batch size (Keras's tracker).
+#[derive(Default, Clone, Copy)]
+pub struct LossTracker {
+    total: f64,
+    count: f64,
+}
+
+impl LossTracker {
+    pub fn update(&mut self, loss: f32, n: usize) {
+        self.total += loss as f64 * n as f64;
+        self.count += n as f64;
+    }
+
+    pub fn result(&self) -> f64 {
+        if self.count == 0.0 {
+            0.0
+        } else {
+            self.total / self.count
+        }
+    }
+}
+
+/// What the batch hook tells the loop.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    Continue,
+    Stop,
+}
+
+impl Compiled {
+    /// The total loss of a batch: the weighted losses of the outputs plus the layers'
+    /// regularization and activity losses (Keras's `compute_loss`).
+    fn total_loss(&self, y: &[Tensor], outs: &[Tensor], sw: Option<&Tensor>, ctx: &mut Context) -> Result<Tensor> {
+        if y.len() != self.losses.iter().filter(|l| l.is_some()).count() && y.len() != outs.len() {
+            return Err(value_err!("the model has {} output(s) but {} target array(s) were given", outs.len(), y.len()));
+        }
+        let mut total: Option<Tensor> = None;
+        let mut yi = 0;
+        for (i, out) in outs.iter().enumerate() {
+            let Some(loss) = &self.losses[i] else { continue };
+            let target = y.get(yi).ok_or_else(|| value_err!("no target array for model output {i}"))?;
+            yi += 1;
+            let mut l = losses::compute(loss.as_ref(), target, out, sw)?;
+            if self.loss_weights[i] != 1.0 {
+                l = ops::scale(&l, self.loss_weights[i])?;
+            }
+            total = Some(match total {
+                Some(t) => ops::add(&t, &l)?,
+                None => l,
+            });
+        }
+        let mut total = total.ok_or_else(|| value_err!("the model was compiled without a loss; pass loss= to compile()"))?;
+        if let Some(r) = self.graph.regularization()? {
+            total = ops::add(&total, &r)?;
+        }
+        for extra in ctx.losses.drain(..) {
+            total = ops::add(&total, &ops::sum(&extra, None, false)?)?;
+        }
+        Ok(total)
+    }
+
+    fn update_metrics(&self, y: &[Tensor], outs: &[Tensor], sw: Option<&Tensor>) -> Result<()> {
+        let _ng = NoGrad::new();
+        for (i, ms) in self.metrics.iter().enumerate() {
+            if ms.is_empty() {
+                continue;
+            }
+            let (target, out) = (y.get(i).unwrap_or(&y[y.len() - 1]), &outs[i]);
+            for m in ms {
+                m.lock().update(target, out, sw)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn reset_metrics(&self) {
+        self.metrics.iter().flatten().for_each(|m| m.lock().reset());
+    }
+
+    /// One optimizer step on a batch; returns the batch loss.
+    pub fn train_batch(&self, x: &[Tensor], y: &[Tensor], sw: Option<&Tensor>) -> Result<f32> {
+        let optimizer = self.optimizer.as_ref().ok_or_else(|| value_err!("the model must be compiled with an optimizer before training"))?;
+        let mut ctx = Context::new(true);
+        let outs = self.graph.forward(x, &mut ctx)?;
+        let total = self.total_loss(y, &outs, sw, &mut ctx)?;
+        let loss = total.item()?;
+        let grads = autograd::grad(&total, None, &[])?;
+        // free the tape before the update so weights are updated in place
+        let outs: Vec<Tensor> = outs.iter().map(Tensor::detach).collect();
+        drop(total);
+        let (mut gs, mut vs) = (Vec::new(), Vec::new());
+        for v in self.graph.trainable_variables() {
+            if let Some(g) = grads.get(&v.id()) {
+                gs.push(g.clone());
+                vs.push(v);
+            }
+        }
+        drop(grads);
+        optimizer.lock().apply(&gs, &vs)?;
+        self.graph.apply_constraints()?;
+        self.update_metrics(y, &outs, sw)?;
+        Ok(loss)
+    }
+
+    /// The loss of a batch without training; updates the metrics.
+    pub fn test_batch(&self, x: &[Tensor], y: &[Tensor], sw: Option<&Tensor>) -> Result<f32> {
+        let _ng = NoGrad::new();
+        let mut ctx = Context::new(false);
+        let outs = self.graph.forward(x, &mut ctx)?;
+        let loss = self.total_loss(y, &outs, sw, &mut ctx)?.item()?;
+        self.update_metrics(y, &outs, sw)?;
+        Ok(loss)
+    }
+
+    /// One epoch over `data` in batches. `on_batch(step, running_loss)` runs after every
+    /// batch and may stop the epoch. Returns the epoch's mean loss.
+    pub fn train_epoch(
+        &self,
+        data: &Dataset,
+        batch_size: usize,
+        shuffle: bool,
+        steps: Option<usize>,
+        on_batch: &mut dyn FnMut(usize, f64) -> Result<Control>,
+    ) -> Result<f64> {
+        let n = data.len()?;
+        let batch_size = batch_size.max(1);
+        let order = epoch_order(n, shuffle, &mut crate::random::rng());
+        let mut tracker = LossTracker::default();
+        self.reset_metrics();
+        for (step, idx) in order.chunks(batch_size).take(steps.unwrap_or(usize::MAX)).enumerate() {
+            let (x, y, sw) = data.batch(idx)?;
+            let loss = self.train_batch(&x, &y, sw.as_ref())?;
+            tracker.update(loss, idx.len());
+            if on_batch(step, tracker.result())? == Control::Stop {
+                break;
+            }
+        }
+        Ok(tracker.result())
+    }
+
+    /// Mean loss over `data` (metrics updated), without training.
+    pub fn evaluate(
+        &self,
+        data: &Dataset,
+        batch_size: usize,
+        steps: Option<usize>,
+        on_batch: &mut dyn FnMut(usize, f64) -> Result<Control>,
+    ) -> Result<f64> {
+        let n = data.len()?;
+        let order: Vec<usize> = (0..n).collect();
+        let mut tracker = LossTracker::default();
+        self.reset_metrics();
+        for (step, idx) in order.chunks(batch_size.max(1)).take(steps.unwrap_or(usize::MAX)).enumerate() {
+            let (x, y, sw) = data.batch(idx)?;
+            tracker.update(self.test_batch(&x, &y, sw.as_ref())?, idx.len());
+            if on_batch(step, tracker.result())? == Control::Stop {
+                break;
+            }
+        }
+        Ok(tracker.result())
+    }
+}
+
+/// The model's outputs for all samples of `x`, computed in batches in inference mode.
+pub fn predict(
+    graph: &Graph,
+    x: &[Tensor],
+    batch_size: usize,
+    on_batch: &mut dyn FnMut(usize) -> Result<Control>,
+) -> Result<Vec<Tensor>> {
+    let data = Dataset { x: x.to_vec(), y: Vec::new(), sample_weight: None };
+    let n = data.len()?;
+    let _ng = NoGrad::new();
+    let mut parts: Vec<Vec<Vec<f32>>> = vec![Vec::new(); graph.num_outputs()];
+    let mut shapes: Vec<Vec<usize>> = vec![Vec::new(); graph.num_outputs()];
+    let order: Vec<usize> = (0..n).collect();
+    let mut done = 0;
+    for (step, idx) in order.chunks(batch_size.max(1)).enumerate() {
+        let xb = x.iter().map(|t| gather_rows(t, idx)).collect::<Result<Vec<_>>>()?;
+        let outs = graph.forward(&xb, &mut Context::new(false))?;
+        for (i, o) in outs.iter().enumerate() {
+            shapes[i] = o.shape().to_vec();
+            parts[i].push(o.to_vec_f32()?);
+        }
+        done += idx.len();
+        if on_batch(step)? == Control::Stop {
+            break;
+        }
+    }
+    parts
+        .into_iter()
+        .zip(shapes)
+        .map(|(p, mut s)| {
+            if s.is_empty() {
+                return Err(value_err!("predict: the model produced a scalar; outputs need a batch dimension"));
+            }
+            s[0] = done;
+            Tensor::from_f32(p.concat(), &s)
+        })
+        .collect()
+}
