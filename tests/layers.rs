@@ -682,7 +682,7 @@ fn reshaping_shape_errors() {
     let e = value_error(
         Reshape::new("reshape", vec![5])
             .unwrap()
-            .call(&[x.clone()], &mut ctx)
+            .call(std::slice::from_ref(&x), &mut ctx)
             .unwrap_err(),
     );
     assert!(
@@ -693,7 +693,7 @@ fn reshaping_shape_errors() {
     let e = value_error(
         Permute::new("permute", vec![1, 2, 3])
             .unwrap()
-            .call(&[x.clone()], &mut ctx)
+            .call(std::slice::from_ref(&x), &mut ctx)
             .unwrap_err(),
     );
     assert!(

@@ -3,21 +3,44 @@
 Each takes an array-like or Tensor and returns a Tensor (differentiable). ``get(name)``
 returns the function; built-in activations passed to layers run inside compiled graphs.
 """
+
 import types
 
 from ember import _native
 
 __all__ = [
-    "deserialize", "elu", "exponential", "gelu", "get", "hard_sigmoid", "hard_silu", "hard_swish", "leaky_relu",
-    "linear", "log_softmax", "mish", "relu", "relu6", "selu", "serialize", "sigmoid", "silu", "softmax",
-    "softplus", "softsign", "swish", "tanh",
+    "deserialize",
+    "elu",
+    "exponential",
+    "gelu",
+    "get",
+    "hard_sigmoid",
+    "hard_silu",
+    "hard_swish",
+    "leaky_relu",
+    "linear",
+    "log_softmax",
+    "mish",
+    "relu",
+    "relu6",
+    "selu",
+    "serialize",
+    "sigmoid",
+    "silu",
+    "softmax",
+    "softplus",
+    "softsign",
+    "swish",
+    "tanh",
 ]
 
 
 def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
     """``max(x, 0)``; with parameters: ``negative_slope * (x - threshold)`` below
     ``threshold``, ``x`` above it, capped at ``max_value``."""
-    return _native.activation(x, "relu", negative_slope=negative_slope, max_value=max_value, threshold=threshold)
+    return _native.activation(
+        x, "relu", negative_slope=negative_slope, max_value=max_value, threshold=threshold
+    )
 
 
 def leaky_relu(x, negative_slope=0.2):
@@ -100,8 +123,26 @@ hard_swish = hard_silu
 
 ALL_OBJECTS_DICT = {
     f.__name__: f
-    for f in (elu, exponential, gelu, hard_sigmoid, hard_silu, leaky_relu, linear, log_softmax, mish, relu, relu6,
-              selu, sigmoid, silu, softmax, softplus, softsign, tanh)
+    for f in (
+        elu,
+        exponential,
+        gelu,
+        hard_sigmoid,
+        hard_silu,
+        leaky_relu,
+        linear,
+        log_softmax,
+        mish,
+        relu,
+        relu6,
+        selu,
+        sigmoid,
+        silu,
+        softmax,
+        softplus,
+        softsign,
+        tanh,
+    )
 }
 ALL_OBJECTS_DICT.update({"swish": silu, "hard_swish": hard_silu})
 
@@ -120,8 +161,12 @@ def serialize(activation):
     if name is not None:
         return name
     if hasattr(activation, "get_config"):
-        return {"module": type(activation).__module__, "class_name": type(activation).__name__,
-                "config": activation.get_config(), "registered_name": None}
+        return {
+            "module": type(activation).__module__,
+            "class_name": type(activation).__name__,
+            "config": activation.get_config(),
+            "registered_name": None,
+        }
     name = getattr(activation, "__name__", None)
     if name is None:
         raise ValueError(f"Unknown activation function '{activation}' cannot be serialized")

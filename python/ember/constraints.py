@@ -4,14 +4,25 @@
 each update. Norms are taken over ``axis`` (0 by default: per output unit of a Dense
 kernel) with Keras's epsilon 1e-7.
 """
+
 import inspect
 
 from ember import _native
 from ember.initializers import _deserialize, _serialize
 
 __all__ = [
-    "Constraint", "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "deserialize", "get", "max_norm",
-    "min_max_norm", "non_neg", "serialize", "unit_norm",
+    "Constraint",
+    "MaxNorm",
+    "MinMaxNorm",
+    "NonNeg",
+    "UnitNorm",
+    "deserialize",
+    "get",
+    "max_norm",
+    "min_max_norm",
+    "non_neg",
+    "serialize",
+    "unit_norm",
 ]
 
 
@@ -74,18 +85,31 @@ class MinMaxNorm(Constraint):
     def __init__(self, min_value=0.0, max_value=1.0, rate=1.0, axis=0):
         self.min_value, self.max_value, self.rate, self.axis = min_value, max_value, rate, axis
         self._native = _native.NativeConstraint.min_max_norm(
-            float(min_value), float(max_value), float(rate), _axes(axis))
+            float(min_value), float(max_value), float(rate), _axes(axis)
+        )
 
     def get_config(self):
-        return {"min_value": self.min_value, "max_value": self.max_value, "rate": self.rate, "axis": self.axis}
+        return {
+            "min_value": self.min_value,
+            "max_value": self.max_value,
+            "rate": self.rate,
+            "axis": self.axis,
+        }
 
 
 max_norm, non_neg, unit_norm, min_max_norm = MaxNorm, NonNeg, UnitNorm, MinMaxNorm
 
 _CLASSES = [Constraint, MaxNorm, MinMaxNorm, NonNeg, UnitNorm]
 ALL_OBJECTS_DICT = {c.__name__: c for c in _CLASSES}
-ALL_OBJECTS_DICT.update({"constraint": Constraint, "max_norm": MaxNorm, "min_max_norm": MinMaxNorm,
-                         "non_neg": NonNeg, "unit_norm": UnitNorm})
+ALL_OBJECTS_DICT.update(
+    {
+        "constraint": Constraint,
+        "max_norm": MaxNorm,
+        "min_max_norm": MinMaxNorm,
+        "non_neg": NonNeg,
+        "unit_norm": UnitNorm,
+    }
+)
 
 
 def native(constraint):

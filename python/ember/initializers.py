@@ -5,6 +5,7 @@ seed is taken from ember's global stream when the initializer is made, so
 ``ember.utils.set_random_seed`` makes them reproducible. As in Keras, one initializer
 object returns the same values on every call.
 """
+
 import inspect
 import math
 import re
@@ -14,9 +15,25 @@ import numpy as np
 from ember import _native
 
 __all__ = [
-    "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "Identity", "Initializer",
-    "LecunNormal", "LecunUniform", "Ones", "Orthogonal", "RandomNormal", "RandomUniform", "TruncatedNormal",
-    "VarianceScaling", "Zeros", "deserialize", "get", "serialize",
+    "Constant",
+    "GlorotNormal",
+    "GlorotUniform",
+    "HeNormal",
+    "HeUniform",
+    "Identity",
+    "Initializer",
+    "LecunNormal",
+    "LecunUniform",
+    "Ones",
+    "Orthogonal",
+    "RandomNormal",
+    "RandomUniform",
+    "TruncatedNormal",
+    "VarianceScaling",
+    "Zeros",
+    "deserialize",
+    "get",
+    "serialize",
 ]
 
 # Truncating a standard normal at two standard deviations leaves this standard deviation.
@@ -32,7 +49,12 @@ def _serialize(obj, module):
     """Keras's serialized form of a built-in object: class name plus config."""
     if obj is None:
         return None
-    return {"module": module, "class_name": type(obj).__name__, "config": obj.get_config(), "registered_name": None}
+    return {
+        "module": module,
+        "class_name": type(obj).__name__,
+        "config": obj.get_config(),
+        "registered_name": None,
+    }
 
 
 def _deserialize(config, table, kind, custom_objects=None):
@@ -212,7 +234,9 @@ class VarianceScaling(RandomInitializer):
             distribution = "truncated_normal"
         distributions = ("uniform", "truncated_normal", "untruncated_normal")
         if distribution not in distributions:
-            raise ValueError(f"Invalid `distribution` argument: {distribution}. Please use one of {distributions}")
+            raise ValueError(
+                f"Invalid `distribution` argument: {distribution}. Please use one of {distributions}"
+            )
         self.scale, self.mode, self.distribution = scale, mode, distribution
         super().__init__(seed=seed)
 
@@ -231,31 +255,61 @@ class VarianceScaling(RandomInitializer):
         return _as_tensor(values, dtype)
 
     def get_config(self):
-        return {**super().get_config(), "scale": self.scale, "mode": self.mode, "distribution": self.distribution}
+        return {
+            **super().get_config(),
+            "scale": self.scale,
+            "mode": self.mode,
+            "distribution": self.distribution,
+        }
 
 
-def _variance_scaling(name, scale, mode, distribution, doc):
+class _VarianceScalingPreset(VarianceScaling):
+    """A ``VarianceScaling`` with fixed ``(scale, mode, distribution)``; only ``seed`` varies."""
+
+    _preset = (1.0, "fan_in", "truncated_normal")
+
     def __init__(self, seed=None):
-        VarianceScaling.__init__(self, scale=scale, mode=mode, distribution=distribution, seed=seed)
+        scale, mode, distribution = self._preset
+        super().__init__(scale=scale, mode=mode, distribution=distribution, seed=seed)
 
     def get_config(self):
         return {"seed": self._init_seed}
 
-    return type(name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config, "__doc__": doc})
+
+class GlorotUniform(_VarianceScalingPreset):
+    """Uniform on ``[-limit, limit]``, ``limit = sqrt(6 / (fan_in + fan_out))``."""
+
+    _preset = (1.0, "fan_avg", "uniform")
 
 
-GlorotUniform = _variance_scaling(
-    "GlorotUniform", 1.0, "fan_avg", "uniform", "Uniform on [-limit, limit], limit = sqrt(6 / (fan_in + fan_out)).")
-GlorotNormal = _variance_scaling(
-    "GlorotNormal", 1.0, "fan_avg", "truncated_normal", "Truncated normal, stddev = sqrt(2 / (fan_in + fan_out)).")
-HeUniform = _variance_scaling(
-    "HeUniform", 2.0, "fan_in", "uniform", "Uniform on [-limit, limit], limit = sqrt(6 / fan_in).")
-HeNormal = _variance_scaling(
-    "HeNormal", 2.0, "fan_in", "truncated_normal", "Truncated normal, stddev = sqrt(2 / fan_in).")
-LecunUniform = _variance_scaling(
-    "LecunUniform", 1.0, "fan_in", "uniform", "Uniform on [-limit, limit], limit = sqrt(3 / fan_in).")
-LecunNormal = _variance_scaling(
-    "LecunNormal", 1.0, "fan_in", "truncated_normal", "Truncated normal, stddev = sqrt(1 / fan_in).")
+class GlorotNormal(_VarianceScalingPreset):
+    """Truncated normal with standard deviation ``sqrt(2 / (fan_in + fan_out))``."""
+
+    _preset = (1.0, "fan_avg", "truncated_normal")
+
+
+class HeUniform(_VarianceScalingPreset):
+    """Uniform on ``[-limit, limit]``, ``limit = sqrt(6 / fan_in)``."""
+
+    _preset = (2.0, "fan_in", "uniform")
+
+
+class HeNormal(_VarianceScalingPreset):
+    """Truncated normal with standard deviation ``sqrt(2 / fan_in)``."""
+
+    _preset = (2.0, "fan_in", "truncated_normal")
+
+
+class LecunUniform(_VarianceScalingPreset):
+    """Uniform on ``[-limit, limit]``, ``limit = sqrt(3 / fan_in)``."""
+
+    _preset = (1.0, "fan_in", "uniform")
+
+
+class LecunNormal(_VarianceScalingPreset):
+    """Truncated normal with standard deviation ``sqrt(1 / fan_in)``."""
+
+    _preset = (1.0, "fan_in", "truncated_normal")
 
 
 class Orthogonal(RandomInitializer):
@@ -289,21 +343,57 @@ OrthogonalInitializer = Orthogonal
 IdentityInitializer = Identity
 
 _CLASSES = [
-    Constant, GlorotNormal, GlorotUniform, HeNormal, HeUniform, Identity, LecunNormal, LecunUniform, Ones,
-    Orthogonal, RandomNormal, RandomUniform, TruncatedNormal, VarianceScaling, Zeros,
+    Constant,
+    GlorotNormal,
+    GlorotUniform,
+    HeNormal,
+    HeUniform,
+    Identity,
+    LecunNormal,
+    LecunUniform,
+    Ones,
+    Orthogonal,
+    RandomNormal,
+    RandomUniform,
+    TruncatedNormal,
+    VarianceScaling,
+    Zeros,
 ]
 ALL_OBJECTS_DICT = {c.__name__: c for c in _CLASSES}
 ALL_OBJECTS_DICT.update({_snake_case(c.__name__): c for c in _CLASSES})
-ALL_OBJECTS_DICT.update({
-    "uniform": RandomUniform, "normal": RandomNormal, "one": Ones, "zero": Zeros,
-    "OrthogonalInitializer": Orthogonal, "IdentityInitializer": Identity,
-})
+ALL_OBJECTS_DICT.update(
+    {
+        "uniform": RandomUniform,
+        "normal": RandomNormal,
+        "one": Ones,
+        "zero": Zeros,
+        "OrthogonalInitializer": Orthogonal,
+        "IdentityInitializer": Identity,
+    }
+)
 
 # the lower-case function-style names of keras.initializers (``keras.initializers.glorot_uniform``)
-constant, glorot_normal, glorot_uniform, he_normal, he_uniform = Constant, GlorotNormal, GlorotUniform, HeNormal, HeUniform
-identity, lecun_normal, lecun_uniform, ones, orthogonal = Identity, LecunNormal, LecunUniform, Ones, Orthogonal
+constant, glorot_normal, glorot_uniform, he_normal, he_uniform = (
+    Constant,
+    GlorotNormal,
+    GlorotUniform,
+    HeNormal,
+    HeUniform,
+)
+identity, lecun_normal, lecun_uniform, ones, orthogonal = (
+    Identity,
+    LecunNormal,
+    LecunUniform,
+    Ones,
+    Orthogonal,
+)
 random_normal, random_uniform, truncated_normal, variance_scaling, zeros = (
-    RandomNormal, RandomUniform, TruncatedNormal, VarianceScaling, Zeros)
+    RandomNormal,
+    RandomUniform,
+    TruncatedNormal,
+    VarianceScaling,
+    Zeros,
+)
 
 
 def serialize(initializer):

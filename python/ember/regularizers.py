@@ -4,6 +4,7 @@
 net). Built-in regularizers run inside compiled graphs; any other callable taking a tensor
 and returning a scalar works through the eager driver.
 """
+
 import inspect
 import math
 
@@ -14,8 +15,15 @@ __all__ = ["L1", "L1L2", "L2", "Regularizer", "deserialize", "get", "l1", "l1_l2
 
 
 def _factor(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"Invalid value for argument {name}: expected a non-negative float. Received: {name}={value}")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise ValueError(
+            f"Invalid value for argument {name}: expected a non-negative float. Received: {name}={value}"
+        )
     return float(value)
 
 
@@ -79,8 +87,16 @@ def l1_l2(l1=0.01, l2=0.01):
 l1 = L1
 l2 = L2
 
-ALL_OBJECTS_DICT = {"Regularizer": Regularizer, "L1": L1, "L2": L2, "L1L2": L1L2, "l1": L1, "l2": L2,
-                    "l1l2": L1L2, "l1_l2": l1_l2}
+ALL_OBJECTS_DICT = {
+    "Regularizer": Regularizer,
+    "L1": L1,
+    "L2": L2,
+    "L1L2": L1L2,
+    "l1": L1,
+    "l2": L2,
+    "l1l2": L1L2,
+    "l1_l2": l1_l2,
+}
 
 
 def native(regularizer):

@@ -95,10 +95,12 @@ pub fn get(name: &str) -> Result<Activation> {
         "silu" | "swish" => Silu,
         "mish" => Mish,
         "exponential" => Exponential,
-        other => return Err(value_err!(
+        other => {
+            return Err(value_err!(
             "Could not interpret activation function identifier: '{other}'. Known activations: {}",
             NAMES.join(", ")
-        )),
+        ))
+        }
     })
 }
 

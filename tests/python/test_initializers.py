@@ -1,10 +1,10 @@
 """Initializers: statistics against the Keras formulas, seeding, names and configs."""
+
 import math
 
+import ember
 import numpy as np
 import pytest
-
-import ember
 from ember import initializers
 
 SHAPE = (400, 600)  # fan_in 400, fan_out 600
@@ -119,19 +119,31 @@ def test_seeds_make_values_reproducible():
     y = [draw(initializers.get(n), (10, 10)) for n in ("he_normal", "orthogonal", "random_uniform")]
     for p, q in zip(x, y):
         assert np.array_equal(p, q)
-    assert not np.array_equal(draw(initializers.HeNormal(), (10, 10)), draw(initializers.HeNormal(), (10, 10)))
+    assert not np.array_equal(
+        draw(initializers.HeNormal(), (10, 10)), draw(initializers.HeNormal(), (10, 10))
+    )
     with pytest.raises(ValueError, match="seed"):
         initializers.RandomNormal(seed="abc")
 
 
 def test_get_names_configs_and_errors():
-    for name, cls in [("glorot_uniform", initializers.GlorotUniform), ("GlorotNormal", initializers.GlorotNormal),
-                      ("he_normal", initializers.HeNormal), ("lecun_uniform", initializers.LecunUniform),
-                      ("zeros", initializers.Zeros), ("zero", initializers.Zeros), ("one", initializers.Ones),
-                      ("constant", initializers.Constant), ("random_normal", initializers.RandomNormal),
-                      ("normal", initializers.RandomNormal), ("uniform", initializers.RandomUniform),
-                      ("truncated_normal", initializers.TruncatedNormal), ("orthogonal", initializers.Orthogonal),
-                      ("identity", initializers.Identity), ("variance_scaling", initializers.VarianceScaling)]:
+    for name, cls in [
+        ("glorot_uniform", initializers.GlorotUniform),
+        ("GlorotNormal", initializers.GlorotNormal),
+        ("he_normal", initializers.HeNormal),
+        ("lecun_uniform", initializers.LecunUniform),
+        ("zeros", initializers.Zeros),
+        ("zero", initializers.Zeros),
+        ("one", initializers.Ones),
+        ("constant", initializers.Constant),
+        ("random_normal", initializers.RandomNormal),
+        ("normal", initializers.RandomNormal),
+        ("uniform", initializers.RandomUniform),
+        ("truncated_normal", initializers.TruncatedNormal),
+        ("orthogonal", initializers.Orthogonal),
+        ("identity", initializers.Identity),
+        ("variance_scaling", initializers.VarianceScaling),
+    ]:
         assert isinstance(initializers.get(name), cls), name
     assert initializers.get(None) is None
     assert isinstance(initializers.get(initializers.HeUniform), initializers.HeUniform)

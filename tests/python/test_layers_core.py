@@ -1,11 +1,11 @@
 """Core layers against numpy references: weights as Keras names and orders them,
 configs round-trip, training/inference behaviour, and errors that name the layer."""
+
 import math
 
+import ember
 import numpy as np
 import pytest
-
-import ember
 from ember import activations, layers, regularizers
 
 RNG = np.random.default_rng(0)
@@ -28,6 +28,7 @@ def roundtrip(layer):
 
 
 # ---------------------------------------------------------------- Dense
+
 
 def test_dense_weights_follow_keras():
     d = layers.Dense(3, name="d1")
@@ -82,8 +83,13 @@ def test_dense_with_a_python_activation_runs_eagerly():
 
 
 def test_dense_regularizers_and_constraints():
-    d = layers.Dense(3, kernel_regularizer=regularizers.L2(0.1), bias_regularizer="l1",
-                     activity_regularizer=regularizers.L1(0.01), kernel_constraint="max_norm")
+    d = layers.Dense(
+        3,
+        kernel_regularizer=regularizers.L2(0.1),
+        bias_regularizer="l1",
+        activity_regularizer=regularizers.L1(0.01),
+        kernel_constraint="max_norm",
+    )
     x = rand(4, 5)
     y = out(d, x)
     w, b = d.get_weights()
@@ -104,11 +110,30 @@ def test_dense_regularizers_and_constraints():
 
 
 def test_dense_config_roundtrip():
-    d = layers.Dense(4, activation="softmax", use_bias=False, kernel_initializer="he_normal",
-                     kernel_regularizer=regularizers.L1L2(0.1, 0.2), bias_constraint="non_neg", name="head")
+    d = layers.Dense(
+        4,
+        activation="softmax",
+        use_bias=False,
+        kernel_initializer="he_normal",
+        kernel_regularizer=regularizers.L1L2(0.1, 0.2),
+        bias_constraint="non_neg",
+        name="head",
+    )
     config = d.get_config()
-    for key in ("name", "trainable", "dtype", "units", "activation", "use_bias", "kernel_initializer",
-                "bias_initializer", "kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint"):
+    for key in (
+        "name",
+        "trainable",
+        "dtype",
+        "units",
+        "activation",
+        "use_bias",
+        "kernel_initializer",
+        "bias_initializer",
+        "kernel_regularizer",
+        "bias_regularizer",
+        "kernel_constraint",
+        "bias_constraint",
+    ):
         assert key in config, key
     assert config["activation"] == "softmax" and config["units"] == 4
     assert config["kernel_initializer"]["class_name"] == "HeNormal"
@@ -140,28 +165,34 @@ def test_dense_symbolic_shape():
 
 # ---------------------------------------------------------------- activation layers
 
+
 def sig(x):
     return 1 / (1 + np.exp(-x))
 
 
-@pytest.mark.parametrize("name, ref", [
-    ("relu", lambda x: np.maximum(x, 0)),
-    ("sigmoid", sig),
-    ("tanh", np.tanh),
-    ("softplus", lambda x: np.log1p(np.exp(x))),
-    ("softsign", lambda x: x / (1 + np.abs(x))),
-    ("swish", lambda x: x * sig(x)),
-    ("exponential", np.exp),
-    ("linear", lambda x: x),
-    ("selu", lambda x: 1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 * (np.exp(x) - 1))),
-    ("softmax", lambda x: np.exp(x) / np.exp(x).sum(-1, keepdims=True)),
-    ("leaky_relu", lambda x: np.where(x > 0, x, 0.2 * x)),
-])
+@pytest.mark.parametrize(
+    "name, ref",
+    [
+        ("relu", lambda x: np.maximum(x, 0)),
+        ("sigmoid", sig),
+        ("tanh", np.tanh),
+        ("softplus", lambda x: np.log1p(np.exp(x))),
+        ("softsign", lambda x: x / (1 + np.abs(x))),
+        ("swish", lambda x: x * sig(x)),
+        ("exponential", np.exp),
+        ("linear", lambda x: x),
+        ("selu", lambda x: 1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 * (np.exp(x) - 1))),
+        ("softmax", lambda x: np.exp(x) / np.exp(x).sum(-1, keepdims=True)),
+        ("leaky_relu", lambda x: np.where(x > 0, x, 0.2 * x)),
+    ],
+)
 def test_activation_layer_and_functions(name, ref):
     x = rand(4, 6)
     np.testing.assert_allclose(out(layers.Activation(name), x), ref(x), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(np.asarray(activations.get(name)(x)), ref(x), rtol=1e-5, atol=1e-6)
-    assert roundtrip(layers.Activation(name)).get_config()["activation"] == activations.serialize(activations.get(name))
+    assert roundtrip(layers.Activation(name)).get_config()["activation"] == activations.serialize(
+        activations.get(name)
+    )
 
 
 def test_activation_functions_with_parameters():
@@ -170,14 +201,19 @@ def test_activation_functions_with_parameters():
     np.testing.assert_allclose(np.asarray(activations.relu(x, negative_slope=0.5)), [-5, -2.5, 0, 5, 10])
     np.testing.assert_allclose(np.asarray(activations.relu(x, max_value=5.0)), [0, 0, 0, 5, 5])
     np.testing.assert_allclose(np.asarray(activations.relu(x, threshold=5.0)), [0, 0, 0, 0, 10])
-    np.testing.assert_allclose(np.asarray(activations.elu(x, alpha=2.0))[:2], 2 * (np.exp([-10, -5]) - 1), rtol=1e-5)
+    np.testing.assert_allclose(
+        np.asarray(activations.elu(x, alpha=2.0))[:2], 2 * (np.exp([-10, -5]) - 1), rtol=1e-5
+    )
     g = np.asarray(activations.gelu(x, approximate=True))
-    want = 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))
+    want = 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
     np.testing.assert_allclose(g, want, rtol=1e-5, atol=1e-6)
     s = np.asarray(activations.softmax(x.reshape(5, 1) * np.ones((1, 3), np.float32), axis=0))
     np.testing.assert_allclose(s.sum(0), np.ones(3), rtol=1e-6)
     assert activations.get(None) is activations.linear
-    assert activations.serialize(activations.swish) == "silu" and activations.get("hard_swish") is activations.hard_silu
+    assert (
+        activations.serialize(activations.swish) == "silu"
+        and activations.get("hard_swish") is activations.hard_silu
+    )
     assert activations.deserialize({"class_name": "function", "config": "relu"}) is activations.relu
     with pytest.raises(ValueError, match="Known activations"):
         activations.get("nope")
@@ -197,9 +233,14 @@ def test_relu_leaky_elu_layers():
     np.testing.assert_allclose(out(layers.ReLU(max_value=6), x), [[0, 0, 0, 5, 6]])
     np.testing.assert_allclose(out(layers.LeakyReLU(), x), [[-3, -1.5, 0, 5, 10]], rtol=1e-6)  # default 0.3
     np.testing.assert_allclose(out(layers.LeakyReLU(negative_slope=0.5), x), [[-5, -2.5, 0, 5, 10]])
-    np.testing.assert_allclose(out(layers.ELU(alpha=0.5), x), np.where(x > 0, x, 0.5 * (np.exp(x) - 1)), rtol=1e-6)
-    for layer in (layers.ReLU(max_value=3.0, negative_slope=0.1, threshold=0.5), layers.LeakyReLU(0.2),
-                  layers.ELU(alpha=0.7)):
+    np.testing.assert_allclose(
+        out(layers.ELU(alpha=0.5), x), np.where(x > 0, x, 0.5 * (np.exp(x) - 1)), rtol=1e-6
+    )
+    for layer in (
+        layers.ReLU(max_value=3.0, negative_slope=0.1, threshold=0.5),
+        layers.LeakyReLU(0.2),
+        layers.ELU(alpha=0.7),
+    ):
         again = roundtrip(layer)
         np.testing.assert_allclose(out(again, x), out(layer, x))
     with pytest.raises(ValueError, match="negative_slope"):
@@ -233,9 +274,12 @@ def test_prelu():
 
 def test_softmax_layer():
     x = rand(2, 3, 4)
-    np.testing.assert_allclose(out(layers.Softmax(), x), np.exp(x) / np.exp(x).sum(-1, keepdims=True), rtol=1e-5)
-    np.testing.assert_allclose(out(layers.Softmax(axis=1), x), np.exp(x) / np.exp(x).sum(1, keepdims=True),
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        out(layers.Softmax(), x), np.exp(x) / np.exp(x).sum(-1, keepdims=True), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        out(layers.Softmax(axis=1), x), np.exp(x) / np.exp(x).sum(1, keepdims=True), rtol=1e-5
+    )
     both = out(layers.Softmax(axis=[1, 2]), x)
     np.testing.assert_allclose(both, np.exp(x) / np.exp(x).sum((1, 2), keepdims=True), rtol=1e-5)
     mask = np.array([[1, 1, 0, 1]], dtype=np.float32)
@@ -246,6 +290,7 @@ def test_softmax_layer():
 
 
 # ---------------------------------------------------------------- regularization layers
+
 
 def test_dropout_training_and_inference():
     x = np.ones((300, 400), np.float32)
@@ -296,12 +341,14 @@ def test_activity_regularization_layer():
 
 # ---------------------------------------------------------------- reshaping, identity, lambda
 
+
 def test_reshaping_layers():
     x = rand(2, 3, 4)
     np.testing.assert_array_equal(out(layers.Flatten(), x), x.reshape(2, 12))
     np.testing.assert_array_equal(out(layers.Flatten(), rand(3)).shape, (3, 1))
-    np.testing.assert_array_equal(out(layers.Flatten(data_format="channels_first"), x),
-                                  x.transpose(0, 2, 1).reshape(2, 12))
+    np.testing.assert_array_equal(
+        out(layers.Flatten(data_format="channels_first"), x), x.transpose(0, 2, 1).reshape(2, 12)
+    )
     np.testing.assert_array_equal(out(layers.Reshape((4, 3)), x), x.reshape(2, 4, 3))
     np.testing.assert_array_equal(out(layers.Reshape((-1, 2)), x), x.reshape(2, 6, 2))
     np.testing.assert_array_equal(out(layers.Permute((2, 1)), x), x.transpose(0, 2, 1))
@@ -315,15 +362,22 @@ def test_reshaping_layers():
     assert layers.RepeatVector(3).compute_output_shape((None, 5)) == (None, 3, 5)
     inp = ember.Input(shape=(3, 4))
     assert layers.Flatten()(layers.Permute((2, 1))(inp)).shape == (None, 12)
-    for layer in (layers.Flatten(), layers.Reshape((4, 3)), layers.Permute((2, 1)), layers.RepeatVector(3),
-                  layers.Identity()):
+    for layer in (
+        layers.Flatten(),
+        layers.Reshape((4, 3)),
+        layers.Permute((2, 1)),
+        layers.RepeatVector(3),
+        layers.Identity(),
+    ):
         roundtrip(layer)
 
 
 def test_reshaping_gradients():
     x = ember.Tensor(rand(2, 3, 4))
-    for layer, out_shape, back in ((layers.Permute((2, 1)), (2, 4, 3), lambda g: g.transpose(0, 2, 1)),
-                                   (layers.Reshape((12,)), (2, 12), lambda g: g.reshape(2, 3, 4))):
+    for layer, out_shape, back in (
+        (layers.Permute((2, 1)), (2, 4, 3), lambda g: g.transpose(0, 2, 1)),
+        (layers.Reshape((12,)), (2, 12), lambda g: g.reshape(2, 3, 4)),
+    ):
         weights = np.arange(24, dtype=np.float32).reshape(out_shape)
         with ember.GradientTape() as tape:
             xw = tape.watch(x)
@@ -368,6 +422,7 @@ def test_lambda_layer():
 
 
 # ---------------------------------------------------------------- custom layers
+
 
 class Linear(layers.Layer):
     def __init__(self, units, **kwargs):

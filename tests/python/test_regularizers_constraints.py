@@ -1,8 +1,8 @@
 """Regularizers and constraints: values against numpy, gradients, names and configs."""
-import numpy as np
-import pytest
 
 import ember
+import numpy as np
+import pytest
 from ember import constraints, regularizers
 
 W = np.array([[3.0, -1.0], [4.0, 2.0], [0.0, -2.0]], dtype=np.float32)  # column norms 5 and 3
@@ -64,14 +64,17 @@ def norms(w, axis):
 
 def test_constraints_match_keras_formulas():
     n = norms(W, 0)
-    np.testing.assert_allclose(val(constraints.MaxNorm(4.0)(W)), W * np.clip(n, 0, 4.0) / (EPS + n), rtol=1e-6)
+    np.testing.assert_allclose(
+        val(constraints.MaxNorm(4.0)(W)), W * np.clip(n, 0, 4.0) / (EPS + n), rtol=1e-6
+    )
     np.testing.assert_allclose(val(constraints.UnitNorm()(W)), W / (EPS + n), rtol=1e-6)
     mm = constraints.MinMaxNorm(min_value=3.5, max_value=4.0, rate=0.5)
     np.testing.assert_allclose(val(mm(W)), W * (0.5 * np.clip(n, 3.5, 4.0) + 0.5 * n) / (EPS + n), rtol=1e-6)
     np.testing.assert_allclose(val(constraints.NonNeg()(W)), np.maximum(W, 0))
     n1 = norms(W, 1)
-    np.testing.assert_allclose(val(constraints.MaxNorm(2.0, axis=1)(W)), W * np.clip(n1, 0, 2) / (EPS + n1),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        val(constraints.MaxNorm(2.0, axis=1)(W)), W * np.clip(n1, 0, 2) / (EPS + n1), rtol=1e-6
+    )
     nall = norms(W, (0, 1))
     np.testing.assert_allclose(val(constraints.UnitNorm(axis=[0, 1])(W)), W / (EPS + nall), rtol=1e-6)
     # on a variable, as an optimizer uses it
@@ -83,9 +86,13 @@ def test_constraints_match_keras_formulas():
 
 
 def test_constraint_names_configs():
-    for name, cls in [("max_norm", constraints.MaxNorm), ("MaxNorm", constraints.MaxNorm),
-                      ("non_neg", constraints.NonNeg), ("unit_norm", constraints.UnitNorm),
-                      ("min_max_norm", constraints.MinMaxNorm)]:
+    for name, cls in [
+        ("max_norm", constraints.MaxNorm),
+        ("MaxNorm", constraints.MaxNorm),
+        ("non_neg", constraints.NonNeg),
+        ("unit_norm", constraints.UnitNorm),
+        ("min_max_norm", constraints.MinMaxNorm),
+    ]:
         assert isinstance(constraints.get(name), cls)
     c = constraints.MinMaxNorm(0.5, 2.0, rate=0.3, axis=1)
     assert c.get_config() == {"min_value": 0.5, "max_value": 2.0, "rate": 0.3, "axis": 1}

@@ -1,4 +1,5 @@
 """``ember.layers``: Keras 3 layers."""
+
 from ember.layers.activations import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax  # noqa: F401
 from ember.layers.core import Dense, Identity, Lambda  # noqa: F401
 from ember.layers.input_layer import Input, InputLayer  # noqa: F401

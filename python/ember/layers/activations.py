@@ -1,4 +1,5 @@
 """Activation layers: ``Activation``, ``ReLU``, ``LeakyReLU``, ``PReLU``, ``ELU``, ``Softmax``."""
+
 import warnings
 
 import numpy as np
@@ -35,17 +36,31 @@ class ReLU(BuiltinLayer):
         super().__init__(**kwargs)
         for arg, v in (("negative_slope", negative_slope), ("threshold", threshold)):
             if v is None or v < 0:
-                raise ValueError(f"{arg} of a ReLU layer cannot be None or a negative value. Received: {arg}={v}")
+                raise ValueError(
+                    f"{arg} of a ReLU layer cannot be None or a negative value. Received: {arg}={v}"
+                )
         if max_value is not None and max_value < 0:
-            raise ValueError(f"max_value of a ReLU layer cannot be a negative value. Received: max_value={max_value}")
+            raise ValueError(
+                f"max_value of a ReLU layer cannot be a negative value. Received: max_value={max_value}"
+            )
         self.max_value, self.negative_slope, self.threshold = max_value, negative_slope, threshold
-        self._set_core(_native.relu_layer(
-            self.name, None if max_value is None else float(max_value), float(negative_slope), float(threshold)))
+        self._set_core(
+            _native.relu_layer(
+                self.name,
+                None if max_value is None else float(max_value),
+                float(negative_slope),
+                float(threshold),
+            )
+        )
         self.built = True
 
     def get_config(self):
-        return {**super().get_config(), "max_value": self.max_value, "negative_slope": self.negative_slope,
-                "threshold": self.threshold}
+        return {
+            **super().get_config(),
+            "max_value": self.max_value,
+            "negative_slope": self.negative_slope,
+            "threshold": self.threshold,
+        }
 
 
 class LeakyReLU(BuiltinLayer):
@@ -86,8 +101,14 @@ class PReLU(BuiltinLayer):
     """``x`` for ``x >= 0``, ``alpha * x`` otherwise, with a learned ``alpha`` of the
     per-sample input shape (size 1 along ``shared_axes``)."""
 
-    def __init__(self, alpha_initializer="Zeros", alpha_regularizer=None, alpha_constraint=None, shared_axes=None,
-                 **kwargs):
+    def __init__(
+        self,
+        alpha_initializer="Zeros",
+        alpha_regularizer=None,
+        alpha_constraint=None,
+        shared_axes=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.alpha_initializer = initializers.get(alpha_initializer)
         self.alpha_regularizer = regularizers.get(alpha_regularizer)
@@ -105,8 +126,8 @@ class PReLU(BuiltinLayer):
         for i in self.shared_axes or ():
             if not 1 <= i < len(input_shape):
                 raise ValueError(
-                    f"PReLU layer '{self.name}': shared_axes {self.shared_axes} must name axes 1..{len(input_shape) - 1} "
-                    f"of inputs of shape {tuple(input_shape)}"
+                    f"PReLU layer '{self.name}': shared_axes {self.shared_axes} must name axes "
+                    f"1..{len(input_shape) - 1} of inputs of shape {tuple(input_shape)}"
                 )
             param_shape[i - 1] = 1
         if any(d is None for d in param_shape):
@@ -114,11 +135,17 @@ class PReLU(BuiltinLayer):
                 f"PReLU layer '{self.name}': the non-shared input dimensions must be known, got shape "
                 f"{tuple(input_shape)}"
             )
-        self.alpha = self.add_weight(shape=param_shape, name="alpha", initializer=self.alpha_initializer,
-                                     regularizer=self.alpha_regularizer, constraint=self.alpha_constraint)
+        self.alpha = self.add_weight(
+            shape=param_shape,
+            name="alpha",
+            initializer=self.alpha_initializer,
+            regularizer=self.alpha_regularizer,
+            constraint=self.alpha_constraint,
+        )
         graph = all_native((self.alpha_regularizer,), (self.alpha_constraint,))
         core = _native.prelu_layer(
-            self.name, self.alpha,
+            self.name,
+            self.alpha,
             regularizer=regularizers.native(self.alpha_regularizer) if graph else None,
             constraint=constraints.native(self.alpha_constraint) if graph else None,
         )

@@ -1,4 +1,5 @@
 """Core layers: ``Dense``, ``Identity`` and ``Lambda`` (Keras 3 signatures)."""
+
 import inspect
 
 import numpy as np
@@ -15,10 +16,22 @@ class Dense(BuiltinLayer):
     shape ``(units,)``.
     """
 
-    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, lora_rank=None,
-                 lora_alpha=None, **kwargs):
+    def __init__(
+        self,
+        units,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        lora_rank=None,
+        lora_alpha=None,
+        **kwargs,
+    ):
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
             raise ValueError(
                 f"Received an invalid value for `units`, expected a positive integer. Received: units={units}"
@@ -42,14 +55,24 @@ class Dense(BuiltinLayer):
         input_dim = input_shape[-1] if len(input_shape) else None
         if input_dim is None:
             raise ValueError(
-                f"Dense layer '{self.name}': the last dimension of the inputs must be known, got shape {input_shape}"
+                f"Dense layer '{self.name}': the last dimension of the inputs must be known, "
+                f"got shape {input_shape}"
             )
-        self.kernel = self.add_weight(name="kernel", shape=(input_dim, self.units),
-                                      initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint)
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=(input_dim, self.units),
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+        )
         if self.use_bias:
-            self.bias = self.add_weight(name="bias", shape=(self.units,), initializer=self.bias_initializer,
-                                        regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+            self.bias = self.add_weight(
+                name="bias",
+                shape=(self.units,),
+                initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
         act = activations.native_name(self.activation)
         graph = act is not None and all_native(
             (self.kernel_regularizer, self.bias_regularizer, self.activity_regularizer),
@@ -57,7 +80,10 @@ class Dense(BuiltinLayer):
         )
         if graph:
             core = _native.dense_layer(
-                self.name, self.kernel, self.bias, act,
+                self.name,
+                self.kernel,
+                self.bias,
+                act,
                 kernel_regularizer=regularizers.native(self.kernel_regularizer),
                 bias_regularizer=regularizers.native(self.bias_regularizer),
                 activity_regularizer=regularizers.native(self.activity_regularizer),

@@ -6,6 +6,7 @@ compiled graphs run) only when everything the layer computes is native; a Python
 activation, regularizer or constraint keeps the layer on the eager driver, where the
 core does the native part and Python the rest.
 """
+
 from ember import _native, constraints, regularizers
 from ember.layers.layer import Layer
 
@@ -40,8 +41,8 @@ def all_native(regularizer_list=(), constraint_list=()):
 def check_rate(layer, rate, arg="rate"):
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
         raise ValueError(
-            f"Invalid value received for argument `{arg}` of {layer}. Expected a float value between 0 and 1. "
-            f"Received: {arg}={rate}"
+            f"Invalid value received for argument `{arg}` of {layer}. "
+            f"Expected a float value between 0 and 1. Received: {arg}={rate}"
         )
     return rate
 

@@ -1,5 +1,6 @@
 """Regularization layers: ``Dropout``, ``AlphaDropout``, ``GaussianDropout``,
 ``GaussianNoise`` (active only with ``training=True``) and ``ActivityRegularization``."""
+
 from ember import _native
 from ember.layers.native import BuiltinLayer, check_rate, check_seed
 
@@ -8,12 +9,15 @@ def _noise_shape(layer, noise_shape):
     if noise_shape is None:
         return None
     if isinstance(noise_shape, str):
-        raise ValueError(f"{layer}: `noise_shape` must be a tuple of integers or None. Received: {noise_shape!r}")
+        raise ValueError(
+            f"{layer}: `noise_shape` must be a tuple of integers or None. Received: {noise_shape!r}"
+        )
     shape = tuple(noise_shape)
     for i, d in enumerate(shape):
         if d is not None and (isinstance(d, bool) or not isinstance(d, int) or d <= 0):
             raise ValueError(
-                f"{layer}: `noise_shape` entries must be positive integers or None. Received {d!r} at index {i}"
+                f"{layer}: `noise_shape` entries must be positive integers or None. "
+                f"Received {d!r} at index {i}"
             )
     return shape
 

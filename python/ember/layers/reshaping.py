@@ -1,5 +1,6 @@
 """Reshaping layers: ``Flatten``, ``Reshape``, ``Permute``, ``RepeatVector``. The batch
 axis is left alone."""
+
 import math
 import operator
 
