@@ -16,7 +16,7 @@ fn t(v: &[f32], shape: &[usize]) -> Tensor {
 fn data(shape: &[usize], seed: usize) -> Tensor {
     let n: usize = shape.iter().product();
     let v = (0..n)
-        .map(|i| (((i + seed) * 7919 % 101) as f32 + 0.5) / 50.5 - 1.0)
+        .map(|i| (((i + seed) * 7919 % 101) as f32 + 0.25) / 50.5 - 1.0)
         .collect();
     Tensor::from_f32(v, shape).unwrap()
 }
