@@ -155,15 +155,14 @@ impl Layer for AlphaDropout {
         const ALPHA: f64 = 1.673_263_242_354_377_3;
         const SCALE: f64 = 1.050_700_987_355_480_5;
         let alpha_p = -ALPHA * SCALE;
-        let rate_f = self.rate as f64;
-        let a = ((1.0 - rate_f) * (1.0 + rate_f * alpha_p * alpha_p)).powf(-0.5);
-        let b = -a * alpha_p * rate_f;
+        let p = self.rate as f64;
+        let a = ((1.0 - p) * (1.0 + p * alpha_p * alpha_p)).powf(-0.5);
+        let b = -a * alpha_p * p;
         let shape = mask_shape(&self.name, &self.noise_shape, x.shape())?;
-        let n = shape.iter().product();
         let rate = self.rate;
-        let keep = self
-            .noise
-            .draw(ctx, n, |r| (r.random::<f32>() >= rate) as u8 as f32);
+        let keep = self.noise.draw(ctx, shape.iter().product(), |r| {
+            (r.random::<f32>() >= rate) as u8 as f32
+        });
         let (a, b, dropped) = (a as f32, b as f32, (a * alpha_p + b) as f32);
         let factor = map(&keep, |k| k * a);
         let offset = map(&keep, |k| if k == 1.0 { b } else { dropped });
