@@ -3,7 +3,7 @@
 //! `pulp::Arch::dispatch` compiles each loop for the best instruction set found at run
 //! time (AVX-512, AVX2+FMA, or scalar); large arrays are split across the pool.
 use super::pool::{self, PAR_MIN_ELEMS};
-use crate::tensor::{broadcast_strides, Tensor};
+use crate::tensor::{broadcast_strides, contiguous_strides, Tensor};
 use pulp::Arch;
 use rayon::prelude::*;
 
@@ -60,6 +60,40 @@ pub fn zip_map(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync + Send) 
     out
 }
 
+/// `out[i] = f(a[i], b[i], c[i])` for equal-length slices (fused backward passes).
+pub fn zip3_map(
+    a: &[f32],
+    b: &[f32],
+    c: &[f32],
+    f: impl Fn(f32, f32, f32) -> f32 + Sync + Send,
+) -> Vec<f32> {
+    debug_assert!(a.len() == b.len() && b.len() == c.len());
+    let mut out = vec![0.0f32; a.len()];
+    let kernel = |o: &mut [f32], a: &[f32], b: &[f32], c: &[f32]| {
+        Arch::new().dispatch(
+            #[inline(always)]
+            || {
+                for (((o, &x), &y), &z) in o.iter_mut().zip(a).zip(b).zip(c) {
+                    *o = f(x, y, z);
+                }
+            },
+        )
+    };
+    if a.len() < PAR_MIN_ELEMS {
+        kernel(&mut out, a, b, c);
+    } else {
+        pool::install(|| {
+            out.par_chunks_mut(CHUNK)
+                .zip(
+                    a.par_chunks(CHUNK)
+                        .zip(b.par_chunks(CHUNK).zip(c.par_chunks(CHUNK))),
+                )
+                .for_each(|(o, (a, (b, c)))| kernel(o, a, b, c))
+        });
+    }
+    out
+}
+
 /// `f(a, b)` with numpy broadcasting of `a` and `b` to `out_shape` (already checked).
 pub fn broadcast_map(
     a: &Tensor,
@@ -82,26 +116,40 @@ pub fn broadcast_map(
         let s = ad[0];
         return map(&bd, move |y| f(s, y));
     }
-    // general case: row by row over the last dimension, with broadcast strides
-    let nd = out_shape.len();
-    let sa = broadcast_strides(
-        a.shape(),
-        &crate::tensor::contiguous_strides(a.shape()),
-        out_shape,
-    );
-    let sb = broadcast_strides(
-        b.shape(),
-        &crate::tensor::contiguous_strides(b.shape()),
-        out_shape,
-    );
-    let inner = out_shape[nd - 1];
-    let (ia, ib) = (sa[nd - 1], sb[nd - 1]);
+    broadcast_zip(&ad, a.shape(), &bd, b.shape(), out_shape, f)
+}
+
+/// `f(a, b)` over row-major `a` and `b` broadcast to `out_shape` (already checked), for any
+/// element types: the general kernel behind `broadcast_map`, comparisons and logical ops.
+pub fn broadcast_zip<A, B, O>(
+    ad: &[A],
+    a_shape: &[usize],
+    bd: &[B],
+    b_shape: &[usize],
+    out_shape: &[usize],
+    f: impl Fn(A, B) -> O + Sync + Send,
+) -> Vec<O>
+where
+    A: Copy + Sync,
+    B: Copy + Sync,
+    O: Copy + Default + Send + Sync,
+{
     let n: usize = out_shape.iter().product();
-    let mut out = vec![0.0f32; n];
+    let mut out = vec![O::default(); n];
     if n == 0 {
         return out;
     }
-    let row = |r: usize, o: &mut [f32]| {
+    if out_shape.is_empty() {
+        out[0] = f(ad[0], bd[0]);
+        return out;
+    }
+    // row by row over the last dimension, with broadcast strides
+    let nd = out_shape.len();
+    let sa = broadcast_strides(a_shape, &contiguous_strides(a_shape), out_shape);
+    let sb = broadcast_strides(b_shape, &contiguous_strides(b_shape), out_shape);
+    let inner = out_shape[nd - 1];
+    let (ia, ib) = (sa[nd - 1], sb[nd - 1]);
+    let row = |r: usize, o: &mut [O]| {
         let (mut oa, mut ob, mut rem) = (0usize, 0usize, r);
         for d in (0..nd - 1).rev() {
             let i = rem % out_shape[d];
@@ -141,8 +189,8 @@ pub fn broadcast_map(
             },
         )
     };
-    if n < PAR_MIN_ELEMS || inner == 0 {
-        out.chunks_mut(inner.max(1))
+    if n < PAR_MIN_ELEMS {
+        out.chunks_mut(inner)
             .enumerate()
             .for_each(|(r, o)| row(r, o));
     } else {

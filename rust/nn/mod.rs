@@ -1,5 +1,6 @@
 //! Layers, losses and metrics: the building blocks the graph driver runs.
 pub mod activations;
+pub mod constraints;
 pub mod layers;
 pub mod losses;
 pub mod metrics;

@@ -1,11 +1,13 @@
 //! Elementwise unary ops. `unary` is the one kernel: forward map plus a gradient rule
 //! computed from the input (and the output where that is cheaper).
 use crate::autograd::record;
-use crate::cpu::elementwise::{map, zip_map};
+use crate::cpu::elementwise::{map, zip3_map};
+use crate::cpu::math;
 use crate::error::Result;
 use crate::tensor::Tensor;
 
-/// Applies `f` elementwise; the gradient is `g * df(x, y)` where `y = f(x)`.
+/// Applies `f` elementwise; the gradient is `g * df(x, y)` where `y = f(x)`, computed in
+/// one fused pass.
 pub(crate) fn unary(
     op: &'static str,
     x: &Tensor,
@@ -17,15 +19,23 @@ pub(crate) fn unary(
     Ok(record(op, &[x], y.clone(), || {
         let (x, y) = (x.detach(), y);
         move |g: &Tensor| {
-            let (xd, yd) = (x.f32_data()?, y.f32_data()?);
-            let d = zip_map(&xd, &yd, &df);
-            let gd = g.f32_data()?;
+            let (xd, yd, gd) = (x.f32_data()?, y.f32_data()?, g.f32_data()?);
             Ok(vec![Some(Tensor::new_f32(
-                zip_map(&gd, &d, |a, b| a * b),
+                zip3_map(&gd, &xd, &yd, |g, x, y| g * df(x, y)),
                 x.shape(),
             ))])
         }
     }))
+}
+
+/// Applies a non-differentiable `f` elementwise; nothing is recorded.
+fn unary_nondiff(
+    op: &'static str,
+    x: &Tensor,
+    f: impl Fn(f32) -> f32 + Sync + Send,
+) -> Result<Tensor> {
+    x.expect_f32(op)?;
+    Ok(Tensor::new_f32(map(&x.f32_data()?, f), x.shape()))
 }
 
 pub fn negative(x: &Tensor) -> Result<Tensor> {
@@ -33,7 +43,7 @@ pub fn negative(x: &Tensor) -> Result<Tensor> {
 }
 
 pub fn exp(x: &Tensor) -> Result<Tensor> {
-    unary("exp", x, f32::exp, |_, y| y)
+    unary("exp", x, math::exp, |_, y| y)
 }
 
 pub fn relu(x: &Tensor) -> Result<Tensor> {

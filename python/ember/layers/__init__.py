@@ -1,4 +1,15 @@
 """``ember.layers``: Keras 3 layers."""
+
+from ember.layers.activations import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax  # noqa: F401
+from ember.layers.core import Dense, Identity, Lambda  # noqa: F401
 from ember.layers.input_layer import Input, InputLayer  # noqa: F401
 from ember.layers.layer import Layer  # noqa: F401
+from ember.layers.regularization import (  # noqa: F401
+    ActivityRegularization,
+    AlphaDropout,
+    Dropout,
+    GaussianDropout,
+    GaussianNoise,
+)
+from ember.layers.reshaping import Flatten, Permute, RepeatVector, Reshape  # noqa: F401
 from ember.layers.symbolic import KerasTensor  # noqa: F401
