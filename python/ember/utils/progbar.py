@@ -18,13 +18,15 @@ class Progbar:
         self._last_draw = 0.0
         self._dynamic = sys.stdout.isatty() or "ipykernel" in sys.modules
         self._last_len = 0
+        self._finalized = False
 
     def update(self, current, values=None, finalize=None):
         self.seen_steps = current
         if finalize is None:
             finalize = self.target is not None and current >= self.target
-        if not self.verbose:
+        if not self.verbose or self._finalized:
             return
+        self._finalized = finalize
         now = time.time()
         if not finalize and (not self._dynamic or self.verbose != 1 or now - self._last_draw < self.interval):
             return
