@@ -456,3 +456,73 @@ fn binary_errors_name_the_op_and_both_shapes() {
         assert!(e.contains(name) && e.contains("int64"), "{e}");
     }
 }
+
+#[test]
+fn extra_keras_activations() {
+    let x = t(&[4, 7], 20, 3.0);
+    check_unary(ops::log_sigmoid, |v| -softplus64(-v), &x);
+    check_unary(
+        |x| ops::celu(x, 2.0),
+        |v| {
+            if v >= 0.0 {
+                v
+            } else {
+                2.0 * (v / 2.0).exp_m1()
+            }
+        },
+        &x,
+    );
+    check_unary(ops::hard_tanh, |v| v.clamp(-1.0, 1.0), &x);
+    check_unary(ops::tanh_shrink, |v| v - v.tanh(), &x);
+    check_unary(
+        |x| ops::soft_shrink(x, 0.5),
+        |v| {
+            if v > 0.5 {
+                v - 0.5
+            } else if v < -0.5 {
+                v + 0.5
+            } else {
+                0.0
+            }
+        },
+        &x,
+    );
+    check_unary(
+        |x| ops::hard_shrink(x, 0.5),
+        |v| if v.abs() > 0.5 { v } else { 0.0 },
+        &x,
+    );
+    check_unary(
+        |x| ops::squareplus(x, 4.0),
+        |v| 0.5 * (v + (v * v + 4.0).sqrt()),
+        &x,
+    );
+    check_unary(
+        ops::sparse_plus,
+        |v| {
+            if v <= -1.0 {
+                0.0
+            } else if v >= 1.0 {
+                v
+            } else {
+                0.25 * (v + 1.0).powi(2)
+            }
+        },
+        &x,
+    );
+    check_unary(
+        ops::sparse_sigmoid,
+        |v| (0.5 * (v + 1.0)).clamp(0.0, 1.0),
+        &x,
+    );
+    check_unary(
+        |x| ops::threshold(x, 0.7, -2.0),
+        |v| if v > 0.7 { v } else { -2.0 },
+        &x,
+    );
+    assert!(ops::celu(&x, 0.0).unwrap_err().to_string().contains("celu"));
+    assert!(ops::squareplus(&x, -1.0)
+        .unwrap_err()
+        .to_string()
+        .contains("squareplus"));
+}
