@@ -230,3 +230,158 @@ pub fn mish(x: &Tensor) -> Result<Tensor> {
         },
     )
 }
+
+/// ln(sigmoid(x)) = -softplus(-x).
+pub fn log_sigmoid(x: &Tensor) -> Result<Tensor> {
+    unary(
+        "log_sigmoid",
+        x,
+        |v| -math::softplus(-v),
+        |x, _| math::sigmoid(-x),
+    )
+}
+
+/// x for x >= 0, `alpha * (e^(x / alpha) - 1)` below.
+pub fn celu(x: &Tensor, alpha: f32) -> Result<Tensor> {
+    if alpha == 0.0 || alpha.is_nan() {
+        return Err(value_err!("celu: alpha must be non-zero, got {alpha}"));
+    }
+    unary(
+        "celu",
+        x,
+        move |v| {
+            if v >= 0.0 {
+                v
+            } else {
+                alpha * math::exp_m1(v / alpha)
+            }
+        },
+        move |x, y| if x >= 0.0 { 1.0 } else { y / alpha + 1.0 },
+    )
+}
+
+/// clip(x, -1, 1).
+pub fn hard_tanh(x: &Tensor) -> Result<Tensor> {
+    unary(
+        "hard_tanh",
+        x,
+        |v| {
+            if v < -1.0 {
+                -1.0
+            } else if v > 1.0 {
+                1.0
+            } else {
+                v
+            }
+        },
+        |x, _| if x > -1.0 && x < 1.0 { 1.0 } else { 0.0 },
+    )
+}
+
+/// x - tanh(x).
+pub fn tanh_shrink(x: &Tensor) -> Result<Tensor> {
+    unary(
+        "tanh_shrink",
+        x,
+        |v| v - math::tanh(v),
+        |x, _| {
+            let t = math::tanh(x);
+            t * t
+        },
+    )
+}
+
+/// x - threshold above threshold, x + threshold below -threshold, else 0.
+pub fn soft_shrink(x: &Tensor, threshold: f32) -> Result<Tensor> {
+    unary(
+        "soft_shrink",
+        x,
+        move |v| {
+            if v > threshold {
+                v - threshold
+            } else if v < -threshold {
+                v + threshold
+            } else {
+                0.0
+            }
+        },
+        move |x, _| if x.abs() > threshold { 1.0 } else { 0.0 },
+    )
+}
+
+/// x where |x| > threshold, else 0.
+pub fn hard_shrink(x: &Tensor, threshold: f32) -> Result<Tensor> {
+    unary(
+        "hard_shrink",
+        x,
+        move |v| if v.abs() > threshold { v } else { 0.0 },
+        move |x, _| if x.abs() > threshold { 1.0 } else { 0.0 },
+    )
+}
+
+/// (x + sqrt(x^2 + b)) / 2.
+pub fn squareplus(x: &Tensor, b: f32) -> Result<Tensor> {
+    if b < 0.0 || b.is_nan() {
+        return Err(value_err!("squareplus: b must be >= 0, got {b}"));
+    }
+    unary(
+        "squareplus",
+        x,
+        move |v| 0.5 * (v + (v * v + b).sqrt()),
+        move |x, _| 0.5 * (1.0 + x / (x * x + b).sqrt()),
+    )
+}
+
+/// 0 below -1, (x + 1)^2 / 4 on [-1, 1], x above 1.
+pub fn sparse_plus(x: &Tensor) -> Result<Tensor> {
+    unary(
+        "sparse_plus",
+        x,
+        |v| {
+            if v <= -1.0 {
+                0.0
+            } else if v >= 1.0 {
+                v
+            } else {
+                0.25 * (v + 1.0) * (v + 1.0)
+            }
+        },
+        |x, _| {
+            if x <= -1.0 {
+                0.0
+            } else if x >= 1.0 {
+                1.0
+            } else {
+                0.5 * (x + 1.0)
+            }
+        },
+    )
+}
+
+/// 0 below -1, (x + 1) / 2 on [-1, 1], 1 above 1.
+pub fn sparse_sigmoid(x: &Tensor) -> Result<Tensor> {
+    unary(
+        "sparse_sigmoid",
+        x,
+        |v| {
+            if v <= -1.0 {
+                0.0
+            } else if v >= 1.0 {
+                1.0
+            } else {
+                0.5 * (v + 1.0)
+            }
+        },
+        |x, _| if x > -1.0 && x < 1.0 { 0.5 } else { 0.0 },
+    )
+}
+
+/// x where x > threshold, else `default_value`.
+pub fn threshold(x: &Tensor, threshold: f32, default_value: f32) -> Result<Tensor> {
+    unary(
+        "threshold",
+        x,
+        move |v| if v > threshold { v } else { default_value },
+        move |x, _| if x > threshold { 1.0 } else { 0.0 },
+    )
+}

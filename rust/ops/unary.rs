@@ -54,3 +54,111 @@ pub fn relu(x: &Tensor) -> Result<Tensor> {
         |x, _| if x > 0.0 { 1.0 } else { 0.0 },
     )
 }
+
+pub fn abs(x: &Tensor) -> Result<Tensor> {
+    unary("abs", x, f32::abs, |x, _| {
+        if x > 0.0 {
+            1.0
+        } else if x < 0.0 {
+            -1.0
+        } else {
+            0.0
+        }
+    })
+}
+
+pub fn square(x: &Tensor) -> Result<Tensor> {
+    unary("square", x, |v| v * v, |x, _| 2.0 * x)
+}
+
+pub fn sqrt(x: &Tensor) -> Result<Tensor> {
+    unary("sqrt", x, f32::sqrt, |_, y| 0.5 / y)
+}
+
+/// Natural logarithm.
+pub fn log(x: &Tensor) -> Result<Tensor> {
+    unary("log", x, math::ln, |x, _| 1.0 / x)
+}
+
+/// ln(1 + x), accurate near 0.
+pub fn log1p(x: &Tensor) -> Result<Tensor> {
+    unary("log1p", x, math::ln_1p, |x, _| 1.0 / (1.0 + x))
+}
+
+/// e^x - 1, accurate near 0.
+pub fn expm1(x: &Tensor) -> Result<Tensor> {
+    unary("expm1", x, math::exp_m1, |_, y| y + 1.0)
+}
+
+pub fn sin(x: &Tensor) -> Result<Tensor> {
+    unary("sin", x, f32::sin, |x, _| x.cos())
+}
+
+pub fn cos(x: &Tensor) -> Result<Tensor> {
+    unary("cos", x, f32::cos, |x, _| -x.sin())
+}
+
+/// 1 / x.
+pub fn reciprocal(x: &Tensor) -> Result<Tensor> {
+    unary("reciprocal", x, |v| 1.0 / v, |_, y| -y * y)
+}
+
+/// Clips to [min, max] as numpy does (`min(max(x, min), max)`, so `max` wins when
+/// min > max; NaN stays NaN). The gradient passes where min <= x <= max.
+pub fn clip(x: &Tensor, min: f32, max: f32) -> Result<Tensor> {
+    unary(
+        "clip",
+        x,
+        move |v| {
+            let v = if v < min { min } else { v };
+            if v > max {
+                max
+            } else {
+                v
+            }
+        },
+        move |x, _| if x >= min && x <= max { 1.0 } else { 0.0 },
+    )
+}
+
+/// -1, 0 or 1 by the sign of x (NaN stays NaN). Not differentiable: records nothing.
+pub fn sign(x: &Tensor) -> Result<Tensor> {
+    unary_nondiff("sign", x, |v| {
+        if v > 0.0 {
+            1.0
+        } else if v < 0.0 {
+            -1.0
+        } else {
+            v
+        }
+    })
+}
+
+/// Not differentiable: records nothing.
+pub fn floor(x: &Tensor) -> Result<Tensor> {
+    unary_nondiff("floor", x, f32::floor)
+}
+
+/// Not differentiable: records nothing.
+pub fn ceil(x: &Tensor) -> Result<Tensor> {
+    unary_nondiff("ceil", x, f32::ceil)
+}
+
+/// Rounds half to even (numpy's rule) at `decimals` decimal places (negative: to tens,
+/// hundreds...). Not differentiable: records nothing.
+pub fn round(x: &Tensor, decimals: i32) -> Result<Tensor> {
+    if decimals == 0 {
+        return unary_nondiff("round", x, f32::round_ties_even);
+    }
+    let s = 10f32.powi(decimals.abs());
+    if !s.is_finite() {
+        // beyond f32's range of exponents: nothing to round (decimals > 0) or all to 0
+        let big = decimals > 0;
+        return unary_nondiff("round", x, move |v| if big { v } else { v * 0.0 });
+    }
+    if decimals > 0 {
+        unary_nondiff("round", x, move |v| (v * s).round_ties_even() / s)
+    } else {
+        unary_nondiff("round", x, move |v| (v / s).round_ties_even() * s)
+    }
+}
