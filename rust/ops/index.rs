@@ -206,8 +206,10 @@ pub enum Index {
     NewAxis,
     /// `...`: as many full slices as needed.
     Ellipsis,
-    /// An int64 tensor of positions along one axis (at most one per index).
+    /// An int64 tensor of positions along one axis (at most one array or mask per index).
     Array(Tensor),
+    /// A boolean mask of one axis (its length must match): the positions where it is true.
+    Mask(Vec<bool>),
 }
 
 /// Python's `slice.indices(n)`: the first position, the step and the element count.
@@ -326,7 +328,7 @@ pub fn getitem(x: &Tensor, items: &[Index]) -> Result<Tensor> {
     let mut axes: Vec<ViewAxis> = Vec::new();
     let mut starts = vec![0usize; nd];
     let mut reversed: Vec<usize> = Vec::new();
-    let mut array: Option<(usize, &Tensor)> = None;
+    let mut array: Option<(usize, Tensor)> = None;
     let mut advanced_positions = Vec::new();
     let mut d = 0;
     for (pos, it) in expanded.iter().enumerate() {
@@ -362,7 +364,12 @@ pub fn getitem(x: &Tensor, items: &[Index]) -> Result<Tensor> {
                 step: 0,
                 len: 1,
             }),
-            Index::Array(t) => {
+            Index::Array(_) | Index::Mask(_) => {
+                let t = match it {
+                    Index::Mask(m) => mask_positions(m, d, x.shape()[d])?,
+                    Index::Array(t) => t.clone(),
+                    _ => unreachable!(),
+                };
                 array = Some((axes.len(), t));
                 advanced_positions.push(pos);
                 axes.push(ViewAxis {
@@ -395,7 +402,7 @@ pub fn getitem(x: &Tensor, items: &[Index]) -> Result<Tensor> {
     let Some((p, idx)) = array else {
         return Ok(out);
     };
-    let out = take(&out, idx, Some(p as isize)).map_err(|e| match e {
+    let out = take(&out, &idx, Some(p as isize)).map_err(|e| match e {
         Error::Index(m) => Error::Index(m.replacen("take", "getitem", 1)),
         e => e,
     })?;
@@ -407,6 +414,19 @@ pub fn getitem(x: &Tensor, items: &[Index]) -> Result<Tensor> {
     let k = idx.ndim();
     let perm: Vec<usize> = (p..p + k).chain(0..p).chain(p + k..out.ndim()).collect();
     permute(&out, &perm)
+}
+
+/// The positions of the true entries of a mask over axis `axis` of size `n`.
+fn mask_positions(mask: &[bool], axis: usize, n: usize) -> Result<Tensor> {
+    if mask.len() != n {
+        return Err(Error::Index(format!(
+            "getitem: boolean index did not match axis {axis}: its size is {n} but the mask has {} entries",
+            mask.len()
+        )));
+    }
+    let pos: Vec<i64> = (0..n as i64).filter(|&i| mask[i as usize]).collect();
+    let k = pos.len();
+    Tensor::from_i64(pos, &[k])
 }
 
 impl Index {
