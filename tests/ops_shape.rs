@@ -653,3 +653,43 @@ fn shape_errors_name_the_op_and_shapes() {
     let e = err(ops::concatenate(&[x.clone(), ints(&[1, 2, 3], &[1, 3])], 0));
     assert!(e.contains("concatenate") && e.contains("int64"), "{e}");
 }
+
+/// Sizes and steps at the edge of the integer range give errors or correct results, never
+/// overflow panics.
+#[test]
+fn extreme_sizes_and_steps() {
+    let x = arange(&[3, 4]);
+    let y = ops::getitem(&x, &[sl(None, None, Some(isize::MAX))]).unwrap();
+    assert_eq!(vals(&y), vec![0., 1., 2., 3.]);
+    let y = ops::getitem(
+        &x,
+        &[
+            Index::Int(0),
+            sl(Some(isize::MIN), Some(isize::MAX), Some(isize::MIN)),
+        ],
+    )
+    .unwrap();
+    assert_eq!(y.shape(), &[0]);
+    let y = ops::getitem(&x, &[Index::Int(0), sl(None, None, Some(isize::MIN))]).unwrap();
+    assert_eq!(vals(&y), vec![3.]);
+    let huge = usize::MAX / 2;
+    let cases = [
+        (err(ops::reshape(&x, &[huge, 4, 0, 3])), "reshape"),
+        (err(ops::tile(&x, &[huge, 3])), "tile"),
+        (err(ops::repeat(&x, &[huge, huge, 1, 1], Some(1))), "repeat"),
+        (
+            err(ops::pad(
+                &x,
+                &[(huge, huge), (0, 0)],
+                PadMode::Constant,
+                0.0,
+            )),
+            "pad",
+        ),
+        (err(ops::broadcast_to(&x, &[huge, 3, 4])), "broadcast_to"),
+        (err(ops::one_hot(&ints(&[1], &[1]), huge, -1)), "one_hot"),
+    ];
+    for (e, op) in cases {
+        assert!(e.contains(op) && e.contains("too large"), "{e}");
+    }
+}

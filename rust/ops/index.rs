@@ -1,7 +1,7 @@
 //! Indexing: numpy basic indexing as views (`getitem`), integer-array gathers (`take`,
 //! `take_along_axis`) and `one_hot`. Backward passes add the gradient into zeros of the
 //! input's shape at the positions read.
-use super::{affine_view, flatten, identity_map, index_gather, permute, ViewAxis};
+use super::{affine_view, checked_numel, flatten, identity_map, index_gather, permute, ViewAxis};
 use crate::autograd::record;
 use crate::cpu::strided::gather;
 use crate::error::{Error, Result};
@@ -55,6 +55,7 @@ pub fn take(x: &Tensor, indices: &Tensor, axis: Option<isize>) -> Result<Tensor>
         .chain(&s[ax + 1..])
         .copied()
         .collect();
+    checked_numel("take", &out_shape)?;
     let maps = (0..xv.ndim())
         .map(|d| {
             if d == ax {
@@ -109,6 +110,7 @@ pub fn take_along_axis(x: &Tensor, indices: &Tensor, axis: Option<isize>) -> Res
             ));
         });
     }
+    checked_numel("take_along_axis", &out_shape)?;
     // the indices, broadcast to the output shape
     let mut ishape = is.to_vec();
     ishape[ax] = out_shape[ax];
@@ -180,6 +182,7 @@ pub fn one_hot(indices: &Tensor, num_classes: usize, axis: isize) -> Result<Tens
     let ax = normalize_axis("one_hot", axis, indices.ndim() + 1)?;
     let mut shape = indices.shape().to_vec();
     shape.insert(ax, num_classes);
+    checked_numel("one_hot", &shape)?;
     let inner: usize = indices.shape()[ax..].iter().product();
     let mut out = vec![0.0f32; numel(&shape)];
     for (k, &c) in indices.i64_data()?.iter().enumerate() {
@@ -254,18 +257,14 @@ fn slice_indices(
     } else {
         (clamp(start, n - 1), clamp(stop, -1))
     };
-    let len = if step > 0 {
-        if b > a {
-            (b - a + step - 1) / step
-        } else {
-            0
-        }
-    } else if a > b {
-        (a - b - step - 1) / -step
+    // the distance is below n, so nothing here overflows whatever the step
+    let span = if step > 0 { b - a } else { a - b };
+    let len = if span > 0 {
+        (span as usize - 1) / step.unsigned_abs() + 1
     } else {
         0
     };
-    Ok((a, step, len as usize))
+    Ok((a, step, len))
 }
 
 /// numpy indexing `x[items]`. Integers, slices (any step), `NewAxis` and `Ellipsis` give a
@@ -340,20 +339,22 @@ pub fn getitem(x: &Tensor, items: &[Index]) -> Result<Tensor> {
             }
             Index::Slice { start, stop, step } => {
                 let (a, step, len) = slice_indices(*start, *stop, *step, x.shape()[d])?;
+                // a step only matters between two selected elements (so it is below n)
+                let walk = if len > 1 { step.unsigned_abs() } else { 1 };
                 if step > 0 || len == 0 {
                     starts[d] = if len == 0 { 0 } else { a as usize };
                     axes.push(ViewAxis {
                         src: Some(d),
-                        step: step.unsigned_abs(),
+                        step: walk,
                         len,
                     });
                 } else {
                     // walk forwards from the last element selected, then reverse
-                    starts[d] = (a + (len as isize - 1) * step) as usize;
+                    starts[d] = a as usize - (len - 1) * walk;
                     reversed.push(axes.len());
                     axes.push(ViewAxis {
                         src: Some(d),
-                        step: step.unsigned_abs(),
+                        step: walk,
                         len,
                     });
                 }

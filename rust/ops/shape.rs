@@ -13,14 +13,31 @@ use crate::tensor::{
 use crate::{type_err, value_err};
 use std::borrow::Cow;
 
+/// The element count of a new tensor of `shape`, or an error naming `op` when the count
+/// overflows or needs more bytes than one allocation may hold.
+pub(crate) fn checked_numel(op: &str, shape: &[usize]) -> Result<usize> {
+    shape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .filter(|&n| n <= isize::MAX as usize / 8)
+        .ok_or_else(|| value_err!("{op}: a tensor of shape {shape:?} would be too large"))
+}
+
+/// A dimension computed from user values, or an error naming `op` when it overflows.
+fn checked_dim(op: &str, d: Option<usize>) -> Result<usize> {
+    d.filter(|&n| n <= isize::MAX as usize / 8)
+        .ok_or_else(|| value_err!("{op}: the requested size would be too large"))
+}
+
 /// Resolves a Keras/numpy target shape with at most one -1 for `n` elements.
 pub(crate) fn resolve_shape(op: &str, from: &[usize], target: &[isize]) -> Result<Vec<usize>> {
     let n = numel(from);
-    let known: usize = target
+    let known_dims: Vec<usize> = target
         .iter()
         .filter(|&&d| d >= 0)
         .map(|&d| d as usize)
-        .product();
+        .collect();
+    let known = checked_numel(op, &known_dims)?;
     let unknown = target.iter().filter(|&&d| d < 0).count();
     let bad = || {
         value_err!(
@@ -87,7 +104,7 @@ fn nocopy_strides(shape: &[usize], strides: &[usize], new: &[usize]) -> Option<V
 
 /// Reshape to `shape` (same element count): a view whenever the strides allow, else a copy.
 pub fn reshape(x: &Tensor, shape: &[usize]) -> Result<Tensor> {
-    if numel(shape) != x.numel() {
+    if checked_numel("reshape", shape)? != x.numel() {
         return Err(value_err!(
             "reshape: cannot reshape a tensor of shape {:?} ({} elements) into shape {:?}",
             x.shape(),
@@ -267,6 +284,7 @@ pub fn squeeze(x: &Tensor, axes: Option<&[isize]>) -> Result<Tensor> {
 /// `x` broadcast to `shape` with numpy's rules: a view with stride 0 on the broadcast axes.
 /// The gradient sums over them.
 pub fn broadcast_to(x: &Tensor, shape: &[usize]) -> Result<Tensor> {
+    checked_numel("broadcast_to", shape)?;
     let fits = broadcast_shapes("broadcast_to", x.shape(), shape)
         .map(|s| s.as_slice() == shape)
         .unwrap_or(false);
@@ -502,7 +520,12 @@ pub fn concatenate(xs: &[Tensor], axis: isize) -> Result<Tensor> {
     }
     let dtype = common_dtype("concatenate", xs)?;
     let mut shape = first.shape().to_vec();
-    shape[ax] = xs.iter().map(|t| t.shape()[ax]).sum();
+    shape[ax] = checked_dim(
+        "concatenate",
+        xs.iter()
+            .try_fold(0usize, |a, t| a.checked_add(t.shape()[ax])),
+    )?;
+    checked_numel("concatenate", &shape)?;
     let outer: usize = shape[..ax].iter().product();
     let inner: usize = shape[ax + 1..].iter().product();
     let blocks: Vec<usize> = xs.iter().map(|t| t.shape()[ax] * inner).collect();
@@ -621,7 +644,12 @@ pub fn tile(x: &Tensor, reps: &[usize]) -> Result<Tensor> {
     let mut r = vec![1; nd - reps.len()];
     r.extend_from_slice(reps);
     let xv = reshape(x, &in_shape)?;
-    let out_shape: Vec<usize> = in_shape.iter().zip(&r).map(|(n, k)| n * k).collect();
+    let out_shape = in_shape
+        .iter()
+        .zip(&r)
+        .map(|(n, k)| checked_dim("tile", n.checked_mul(*k)))
+        .collect::<Result<Vec<_>>>()?;
+    checked_numel("tile", &out_shape)?;
     let maps = in_shape
         .iter()
         .zip(&r)
@@ -648,13 +676,17 @@ pub fn repeat(x: &Tensor, repeats: &[usize], axis: Option<isize>) -> Result<Tens
             ))
         }
     };
+    let mut out_shape = xv.shape().to_vec();
+    out_shape[ax] = checked_dim(
+        "repeat",
+        counts.iter().try_fold(0usize, |a, &c| a.checked_add(c)),
+    )?;
+    checked_numel("repeat", &out_shape)?;
     let map: Vec<Option<usize>> = counts
         .iter()
         .enumerate()
         .flat_map(|(i, &c)| std::iter::repeat(Some(i)).take(c))
         .collect();
-    let mut out_shape = xv.shape().to_vec();
-    out_shape[ax] = map.len();
     let maps = (0..xv.ndim())
         .map(|d| {
             if d == ax {
@@ -747,6 +779,13 @@ pub fn pad(
             x.ndim()
         ));
     }
+    let out_shape = x
+        .shape()
+        .iter()
+        .zip(pad_width)
+        .map(|(&n, &(b, a))| checked_dim("pad", n.checked_add(b).and_then(|m| m.checked_add(a))))
+        .collect::<Result<Vec<_>>>()?;
+    checked_numel("pad", &out_shape)?;
     let mut maps = Vec::with_capacity(x.ndim());
     for (d, (&n, &(b, a))) in x.shape().iter().zip(pad_width).enumerate() {
         if n == 0 && b + a > 0 && mode != PadMode::Constant {
@@ -757,6 +796,5 @@ pub fn pad(
         }
         maps.push(pad_map(n, b, a, mode));
     }
-    let out_shape: Vec<usize> = maps.iter().map(Vec::len).collect();
     Ok(index_gather("pad", x, maps, &out_shape, constant))
 }

@@ -265,6 +265,8 @@ def test_getitem_masks_and_errors():
         t[np.array([True, False])]
     with pytest.raises(ValueError, match="step"):
         t[::0]
+    close(t[:: 2**62], x[:: 2**62])
+    close(t[0, :: -(2**62)], x[0, :: -(2**62)])
     with pytest.raises(ValueError, match="one integer-array"):
         t[[0, 1], [0, 1]]
 
@@ -334,6 +336,9 @@ def test_bad_inputs_name_op_and_shapes():
         (lambda: ops.argmax(x, axis=-3), ValueError, "argmax"),
         (lambda: ops.one_hot([1], -2), ValueError, "one_hot"),
         (lambda: ops.one_hot([1], 2, sparse=True), ValueError, "sparse"),
+        (lambda: ops.tile(x, (2**62, 2)), ValueError, "tile.*too large"),
+        (lambda: ops.pad(x, 2**62), ValueError, "pad.*too large"),
+        (lambda: ops.reshape(x, (2**62, 2**62)), ValueError, "reshape"),
     ]
     for f, exc, pattern in cases:
         with pytest.raises(exc, match=pattern):
