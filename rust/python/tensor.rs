@@ -49,7 +49,11 @@ pub fn to_tensor(obj: &Bound<'_, PyAny>, dtype: Option<&str>) -> PyResult<Tensor
         DType::F32 => ("float32", true),
         DType::I64 => ("int64", false),
     };
-    let arr = np.call_method1("ascontiguousarray", (arr, np_dtype))?;
+    // `asarray(order="C")`, not `ascontiguousarray`, which turns 0-d arrays into 1-d ones
+    let kwargs = pyo3::types::PyDict::new(py);
+    kwargs.set_item("dtype", np_dtype)?;
+    kwargs.set_item("order", "C")?;
+    let arr = np.call_method("asarray", (arr,), Some(&kwargs))?;
     let shape: Vec<usize> = arr.getattr("shape")?.extract()?;
     Ok(if is_f32 {
         let a: PyReadonlyArrayDyn<'_, f32> = arr.extract()?;
