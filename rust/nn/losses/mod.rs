@@ -9,7 +9,7 @@ mod kernel;
 mod reduction;
 
 pub use config::{Args, Config, Param};
-pub use functions::EPS;
+pub use functions::{sigmoid, EPS};
 pub use reduction::{reduce_weighted, squeeze_or_expand};
 
 pub(crate) use kernel::f32_values;
