@@ -40,7 +40,7 @@ impl Reduction {
     /// "mean_with_sample_weight"); `None` from Python arrives as "none".
     pub fn parse(s: &str) -> Result<Reduction> {
         Ok(match s {
-            "sum_over_batch_size" | "auto" => Reduction::SumOverBatchSize,
+            "sum_over_batch_size" => Reduction::SumOverBatchSize,
             "sum" => Reduction::Sum,
             "none" => Reduction::None,
             "mean" => Reduction::Mean,

@@ -479,6 +479,49 @@ pub fn from_config(identifier: &str, config: &Config) -> Result<Box<dyn Metric>>
     })
 }
 
+/// A stateless metric function by its Keras name (`binary_accuracy`, `categorical_accuracy`,
+/// `sparse_categorical_accuracy`, `top_k_categorical_accuracy`,
+/// `sparse_top_k_categorical_accuracy`, `accuracy`, `cosine_similarity` (the positive
+/// metric), or any loss identifier, e.g. `"mean_squared_error"` or `"Huber"`) and its arguments.
+pub fn function(name: &str, config: &Config) -> Result<Values> {
+    let own: &[&str] = match name {
+        "binary_accuracy" => &["threshold"],
+        "top_k_categorical_accuracy" => &["k"],
+        "sparse_top_k_categorical_accuracy" => &["k", "from_sorted_ids"],
+        "cosine_similarity" => &["axis"],
+        "accuracy" | "categorical_accuracy" | "sparse_categorical_accuracy" => &[],
+        _ => return Ok(Values::Loss(Kind::from_config(name, config, &[])?)),
+    };
+    let a = Args::new(name, config, own)?;
+    Ok(match name {
+        "binary_accuracy" => Values::BinaryAccuracy {
+            threshold: a.f64_or("threshold", 0.5)? as f32,
+        },
+        "top_k_categorical_accuracy" => Values::TopK {
+            k: positive(&a, "k", Some(5))?.unwrap_or(5),
+        },
+        "sparse_top_k_categorical_accuracy" => Values::SparseTopK {
+            k: positive(&a, "k", Some(5))?.unwrap_or(5),
+            from_sorted_ids: a.bool_or("from_sorted_ids", false)?,
+        },
+        "cosine_similarity" => Values::CosineSimilarity {
+            axis: a.i64_or("axis", -1)? as isize,
+        },
+        "accuracy" => Values::Accuracy,
+        "categorical_accuracy" => Values::CategoricalAccuracy,
+        _ => Values::SparseCategoricalAccuracy,
+    })
+}
+
+/// `MeanMetricWrapper(fn, name, **config)` for a built-in function (see `function`).
+pub fn mean_of(name: &str, function_name: &str, config: &Config) -> Result<Box<dyn Metric>> {
+    Ok(Box::new(MeanMetric::new(
+        name,
+        function(function_name, config)?,
+        Reducer::Mean,
+    )))
+}
+
 /// Keras's compile-time choice for "accuracy"/"acc" (and "crossentropy"/"ce"): the metric
 /// class implied by the label and output shapes (`is_binary_or_sparse_categorical`), or,
 /// when the label shape is unknown, by the loss and the output width. Returns None for any
