@@ -155,6 +155,8 @@ class LossFunctionWrapper(Loss):
 
     @classmethod
     def from_config(cls, config):
+        if "fn" not in config:
+            return cls(**config)
         config = dict(config)
         fn = config.pop("fn")
         return cls(deserialize(fn) if isinstance(fn, (dict, str)) else fn, **config)
