@@ -181,6 +181,8 @@ class MeanMetricWrapper(Mean):
 
     @classmethod
     def from_config(cls, config):
+        if "fn" not in config:
+            return cls(**config)
         config = dict(config)
         fn = config.pop("fn")
         if isinstance(fn, str):
@@ -649,7 +651,7 @@ class FBetaScore(_NativeMetric):
     """F-beta score per class, or averaged (``"micro"``, ``"macro"``, ``"weighted"``)."""
 
     def __init__(self, average=None, beta=1.0, threshold=None, name="fbeta_score", dtype=None):
-        super().__init__(type(self).__name__, name=name, dtype=dtype, average=average, beta=float(beta),
+        super().__init__("FBetaScore", name=name, dtype=dtype, average=average, beta=float(beta),
                          threshold=None if threshold is None else float(threshold))
         self.average = average
         self.beta = beta
