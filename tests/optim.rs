@@ -5,7 +5,11 @@ use ember::{Tensor, Variable};
 use std::collections::HashMap;
 
 fn variable(name: &str, data: &[f32]) -> Variable {
-    Variable::new(name, Tensor::from_f32(data.to_vec(), &[data.len()]).unwrap(), true)
+    Variable::new(
+        name,
+        Tensor::from_f32(data.to_vec(), &[data.len()]).unwrap(),
+        true,
+    )
 }
 
 fn tensor(data: &[f32]) -> Tensor {
@@ -68,7 +72,6 @@ fn reference_step(
     w: &mut [f64],
     g: &[f64],
     s: &mut Slots,
-    u_product: &mut f64,
 ) {
     let n = w.len();
     let p = |k: &str, d: f64| *h.get(k).unwrap_or(&d);
@@ -171,6 +174,7 @@ fn reference_step(
             let (b1, b2, eps) = (p("beta_1", 0.9), p("beta_2", 0.999), p("epsilon", 1e-7));
             let u_t = b1 * (1.0 - 0.5 * 0.96f64.powf(t));
             let u_t1 = b1 * (1.0 - 0.5 * 0.96f64.powf(t + 1.0));
+            let u_product = &mut slot(s, "u_product", 1, 1.0)[0];
             *u_product *= u_t;
             let (up, up1) = (*u_product, *u_product * u_t1);
             for i in 0..n {
@@ -223,7 +227,13 @@ fn reference_step(
 
 /// Runs `steps` steps of the optimizer and of its reference (weight decay applied first,
 /// as Keras's base optimizer does) and compares after each step.
-fn check_against_reference(opt: &str, hyper: &[(&str, f64)], n: usize, steps: usize, wd: Option<f64>) {
+fn check_against_reference(
+    opt: &str,
+    hyper: &[(&str, f64)],
+    n: usize,
+    steps: usize,
+    wd: Option<f64>,
+) {
     let lr = 0.05;
     let mut cfg: Vec<(&str, Value)> = hyper.iter().map(|&(k, v)| (k, f(v))).collect();
     for (k, v) in cfg.iter_mut() {
@@ -241,7 +251,7 @@ fn check_against_reference(opt: &str, hyper: &[(&str, f64)], n: usize, steps: us
     let h: HashMap<&str, f64> = hyper.iter().copied().collect();
     let wd = wd.or(if opt == "adamw" { Some(0.004) } else { None });
     let mut w: Vec<f64> = w0.iter().map(|&x| x as f64).collect();
-    let (mut slots, mut u_product) = (Slots::new(), 1.0);
+    let mut slots = Slots::new();
     for t in 1..=steps {
         let g = wave(n, t as f64 + 1.5);
         o.apply(&[tensor(&g)], std::slice::from_ref(&v)).unwrap();
@@ -249,7 +259,7 @@ fn check_against_reference(opt: &str, hyper: &[(&str, f64)], n: usize, steps: us
             w.iter_mut().for_each(|x| *x -= *x * wd * lr);
         }
         let g64: Vec<f64> = g.iter().map(|&x| x as f64).collect();
-        reference_step(opt, &h, t, lr, &mut w, &g64, &mut slots, &mut u_product);
+        reference_step(opt, &h, t, lr, &mut w, &g64, &mut slots);
         assert_close(&values(&v), &w, 2e-5, &format!("{opt} {hyper:?} step {t}"));
     }
     assert_eq!(o.iterations(), steps as u64);
@@ -264,12 +274,21 @@ fn every_optimizer_matches_its_reference_for_three_steps() {
         ("rmsprop", vec![]),
         ("rmsprop", vec![("momentum", 0.5)]),
         ("rmsprop", vec![("centered", 1.0)]),
-        ("rmsprop", vec![("centered", 1.0), ("momentum", 0.3), ("rho", 0.8)]),
+        (
+            "rmsprop",
+            vec![("centered", 1.0), ("momentum", 0.3), ("rho", 0.8)],
+        ),
         ("adam", vec![]),
-        ("adam", vec![("amsgrad", 1.0), ("beta_1", 0.8), ("epsilon", 1e-3)]),
+        (
+            "adam",
+            vec![("amsgrad", 1.0), ("beta_1", 0.8), ("epsilon", 1e-3)],
+        ),
         ("adamw", vec![]),
         ("adagrad", vec![]),
-        ("adagrad", vec![("initial_accumulator_value", 0.5), ("epsilon", 1e-4)]),
+        (
+            "adagrad",
+            vec![("initial_accumulator_value", 0.5), ("epsilon", 1e-4)],
+        ),
         ("adadelta", vec![]),
         ("adadelta", vec![("rho", 0.7), ("epsilon", 1e-5)]),
         ("adamax", vec![]),
@@ -296,7 +315,9 @@ fn every_optimizer_matches_its_reference_for_three_steps() {
 
 #[test]
 fn weight_decay_is_applied_before_every_update() {
-    for opt in ["sgd", "rmsprop", "adam", "adagrad", "adadelta", "adamax", "nadam", "ftrl", "lion"] {
+    for opt in [
+        "sgd", "rmsprop", "adam", "adagrad", "adadelta", "adamax", "nadam", "ftrl", "lion",
+    ] {
         check_against_reference(opt, &[], 19, 3, Some(0.1));
     }
 }
@@ -305,7 +326,11 @@ fn weight_decay_is_applied_before_every_update() {
 fn large_parameters_take_the_parallel_path_with_the_same_result() {
     // Above PAR_MIN_ELEMS and not a multiple of the chunk size.
     for opt in ["adam", "rmsprop", "sgd"] {
-        let hyper: Vec<(&str, f64)> = if opt == "sgd" { vec![("momentum", 0.9)] } else { vec![] };
+        let hyper: Vec<(&str, f64)> = if opt == "sgd" {
+            vec![("momentum", 0.9)]
+        } else {
+            vec![]
+        };
         check_against_reference(opt, &hyper, 100_003, 3, Some(0.01));
     }
 }
@@ -345,7 +370,8 @@ fn keras_golden(opt: &str, cfg: &[(&str, Value)], golden: &[[f64; 10]]) {
         .unwrap();
     for (i, want) in golden.iter().enumerate() {
         assert_close(&values(&x), want, 5e-4, &format!("{opt} golden row {i}"));
-        o.apply(&[tensor(&grads)], std::slice::from_ref(&x)).unwrap();
+        o.apply(&[tensor(&grads)], std::slice::from_ref(&x))
+            .unwrap();
     }
 }
 
@@ -360,10 +386,18 @@ fn keras_golden_values() {
         &[("nesterov", b(true))],
         &[
             [0.9999; 10],
-            [0.9989, 0.9979, 0.9969, 0.9959, 0.9949, 0.9939, 0.9929, 0.9919, 0.9909, 0.9899],
-            [0.9979, 0.9959, 0.9939, 0.9919, 0.9899, 0.9879, 0.9859, 0.9839, 0.9819, 0.9799],
-            [0.9969, 0.9939, 0.9909, 0.9879, 0.9849, 0.9819, 0.9789, 0.9759, 0.9729, 0.9699],
-            [0.9959, 0.9919, 0.9879, 0.9839, 0.9799, 0.9759, 0.9719, 0.9679, 0.9639, 0.9599],
+            [
+                0.9989, 0.9979, 0.9969, 0.9959, 0.9949, 0.9939, 0.9929, 0.9919, 0.9909, 0.9899,
+            ],
+            [
+                0.9979, 0.9959, 0.9939, 0.9919, 0.9899, 0.9879, 0.9859, 0.9839, 0.9819, 0.9799,
+            ],
+            [
+                0.9969, 0.9939, 0.9909, 0.9879, 0.9849, 0.9819, 0.9789, 0.9759, 0.9729, 0.9699,
+            ],
+            [
+                0.9959, 0.9919, 0.9879, 0.9839, 0.9799, 0.9759, 0.9719, 0.9679, 0.9639, 0.9599,
+            ],
         ],
     );
     keras_golden(
@@ -385,15 +419,27 @@ fn keras_golden_values() {
         ],
         &[
             [0.9963; 10],
-            [0.9604, 0.9278, 0.9003, 0.8784, 0.8615, 0.8487, 0.8388, 0.8313, 0.8255, 0.8209],
-            [0.9251, 0.8629, 0.8137, 0.7768, 0.7497, 0.7298, 0.7151, 0.704, 0.6956, 0.6891],
-            [0.8903, 0.8012, 0.7342, 0.6862, 0.6521, 0.6277, 0.6099, 0.5967, 0.5867, 0.579],
-            [0.856, 0.7422, 0.6604, 0.6037, 0.5644, 0.5367, 0.5168, 0.5021, 0.491, 0.4825],
+            [
+                0.9604, 0.9278, 0.9003, 0.8784, 0.8615, 0.8487, 0.8388, 0.8313, 0.8255, 0.8209,
+            ],
+            [
+                0.9251, 0.8629, 0.8137, 0.7768, 0.7497, 0.7298, 0.7151, 0.704, 0.6956, 0.6891,
+            ],
+            [
+                0.8903, 0.8012, 0.7342, 0.6862, 0.6521, 0.6277, 0.6099, 0.5967, 0.5867, 0.579,
+            ],
+            [
+                0.856, 0.7422, 0.6604, 0.6037, 0.5644, 0.5367, 0.5168, 0.5021, 0.491, 0.4825,
+            ],
         ],
     );
     keras_golden(
         "adadelta",
-        &[("learning_rate", f(1.0)), ("rho", f(0.8)), ("epsilon", f(1e-6))],
+        &[
+            ("learning_rate", f(1.0)),
+            ("rho", f(0.8)),
+            ("epsilon", f(1e-6)),
+        ],
         &tile(&[0.9978, 0.9947, 0.9915, 0.9882, 0.9849]),
     );
     keras_golden(
@@ -406,10 +452,18 @@ fn keras_golden_values() {
         ],
         &[
             [0.8; 10],
-            [0.6827, 0.6873, 0.6888, 0.6896, 0.6901, 0.6904, 0.6906, 0.6908, 0.6909, 0.691],
-            [0.5333, 0.5407, 0.5431, 0.5444, 0.5451, 0.5456, 0.546, 0.5462, 0.5464, 0.5466],
-            [0.368, 0.3773, 0.3804, 0.382, 0.3829, 0.3835, 0.384, 0.3843, 0.3846, 0.3848],
-            [0.1933, 0.204, 0.2076, 0.2094, 0.2105, 0.2112, 0.2117, 0.2121, 0.2124, 0.2126],
+            [
+                0.6827, 0.6873, 0.6888, 0.6896, 0.6901, 0.6904, 0.6906, 0.6908, 0.6909, 0.691,
+            ],
+            [
+                0.5333, 0.5407, 0.5431, 0.5444, 0.5451, 0.5456, 0.546, 0.5462, 0.5464, 0.5466,
+            ],
+            [
+                0.368, 0.3773, 0.3804, 0.382, 0.3829, 0.3835, 0.384, 0.3843, 0.3846, 0.3848,
+            ],
+            [
+                0.1933, 0.204, 0.2076, 0.2094, 0.2105, 0.2112, 0.2117, 0.2121, 0.2124, 0.2126,
+            ],
         ],
     );
     keras_golden(
@@ -422,10 +476,22 @@ fn keras_golden_values() {
         ],
         &[
             [0.4281; 10],
-            [-0.1738, -0.1731, -0.1726, -0.1723, -0.1721, -0.172, -0.1719, -0.1718, -0.1718, -0.1717],
-            [-0.7115, -0.7103, -0.7096, -0.7092, -0.709, -0.7088, -0.7086, -0.7085, -0.7085, -0.7084],
-            [-1.2335, -1.2322, -1.2313, -1.2309, -1.2306, -1.2304, -1.2302, -1.2301, -1.23, -1.2299],
-            [-1.7492, -1.7478, -1.7469, -1.7464, -1.7461, -1.7459, -1.7457, -1.7456, -1.7455, -1.7454],
+            [
+                -0.1738, -0.1731, -0.1726, -0.1723, -0.1721, -0.172, -0.1719, -0.1718, -0.1718,
+                -0.1717,
+            ],
+            [
+                -0.7115, -0.7103, -0.7096, -0.7092, -0.709, -0.7088, -0.7086, -0.7085, -0.7085,
+                -0.7084,
+            ],
+            [
+                -1.2335, -1.2322, -1.2313, -1.2309, -1.2306, -1.2304, -1.2302, -1.2301, -1.23,
+                -1.2299,
+            ],
+            [
+                -1.7492, -1.7478, -1.7469, -1.7464, -1.7461, -1.7459, -1.7457, -1.7456, -1.7455,
+                -1.7454,
+            ],
         ],
     );
     keras_golden(
@@ -441,22 +507,46 @@ fn keras_golden_values() {
         ],
         &[
             [0.0; 10],
-            [-0.0034, -0.0077, -0.0118, -0.0157, -0.0194, -0.023, -0.0263, -0.0294, -0.0325, -0.0354],
-            [-0.0078, -0.0162, -0.0242, -0.0317, -0.0387, -0.0454, -0.0516, -0.0575, -0.0631, -0.0685],
-            [-0.0121, -0.0246, -0.0363, -0.0472, -0.0573, -0.0668, -0.0757, -0.0842, -0.0922, -0.0999],
-            [-0.0164, -0.0328, -0.0481, -0.0623, -0.0753, -0.0875, -0.099, -0.1098, -0.1201, -0.1299],
+            [
+                -0.0034, -0.0077, -0.0118, -0.0157, -0.0194, -0.023, -0.0263, -0.0294, -0.0325,
+                -0.0354,
+            ],
+            [
+                -0.0078, -0.0162, -0.0242, -0.0317, -0.0387, -0.0454, -0.0516, -0.0575, -0.0631,
+                -0.0685,
+            ],
+            [
+                -0.0121, -0.0246, -0.0363, -0.0472, -0.0573, -0.0668, -0.0757, -0.0842, -0.0922,
+                -0.0999,
+            ],
+            [
+                -0.0164, -0.0328, -0.0481, -0.0623, -0.0753, -0.0875, -0.099, -0.1098, -0.1201,
+                -0.1299,
+            ],
         ],
     );
     keras_golden("lion", &[], &tile(&[0.999, 0.998, 0.997, 0.996, 0.995]));
     keras_golden(
         "adamw",
-        &[("learning_rate", f(1.0)), ("weight_decay", f(0.5)), ("epsilon", f(2.0))],
+        &[
+            ("learning_rate", f(1.0)),
+            ("weight_decay", f(0.5)),
+            ("epsilon", f(2.0)),
+        ],
         &[
             [0.4998; 10],
-            [0.2486, 0.2475, 0.2463, 0.2451, 0.244, 0.2428, 0.2417, 0.2405, 0.2394, 0.2382],
-            [0.1223, 0.1198, 0.1174, 0.1149, 0.1124, 0.11, 0.1075, 0.1051, 0.1027, 0.1003],
-            [0.0586, 0.0549, 0.0512, 0.0475, 0.0439, 0.0402, 0.0366, 0.033, 0.0294, 0.0258],
-            [0.0263, 0.0215, 0.0167, 0.012, 0.0073, 0.0026, -0.0021, -0.0067, -0.0113, -0.0159],
+            [
+                0.2486, 0.2475, 0.2463, 0.2451, 0.244, 0.2428, 0.2417, 0.2405, 0.2394, 0.2382,
+            ],
+            [
+                0.1223, 0.1198, 0.1174, 0.1149, 0.1124, 0.11, 0.1075, 0.1051, 0.1027, 0.1003,
+            ],
+            [
+                0.0586, 0.0549, 0.0512, 0.0475, 0.0439, 0.0402, 0.0366, 0.033, 0.0294, 0.0258,
+            ],
+            [
+                0.0263, 0.0215, 0.0167, 0.012, 0.0073, 0.0026, -0.0021, -0.0067, -0.0113, -0.0159,
+            ],
         ],
     );
 }
@@ -465,7 +555,9 @@ fn keras_golden_values() {
 fn keras_weight_decay_and_exclusions() {
     // keras `test_weight_decay`: zero gradients, lr 1, weight_decay 0.004; var1 is
     // updated by three optimizers, the excluded variables by none.
-    for opt in ["sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "lion"] {
+    for opt in [
+        "sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "lion",
+    ] {
         let cfg = [("learning_rate", f(1.0)), ("weight_decay", f(0.004))];
         let zero = || Tensor::scalar(0.0);
         let mk = |name: &str| Variable::new(name, Tensor::scalar(2.0), true);
@@ -474,11 +566,17 @@ fn keras_weight_decay_and_exclusions() {
         o1.apply(&[zero()], std::slice::from_ref(&var1)).unwrap();
         let mut o2 = build(opt, &cfg);
         o2.exclude_from_weight_decay(&[], &["exclude".to_string()]);
-        o2.apply(&[zero(), zero()], &[var1.clone(), var2.clone()]).unwrap();
+        o2.apply(&[zero(), zero()], &[var1.clone(), var2.clone()])
+            .unwrap();
         let mut o3 = build(opt, &cfg);
         o3.exclude_from_weight_decay(std::slice::from_ref(&var3), &[]);
-        o3.apply(&[zero(), zero()], &[var1.clone(), var3.clone()]).unwrap();
-        assert!((values(&var1)[0] - 1.9760959).abs() < 1e-6, "{opt}: {:?}", values(&var1));
+        o3.apply(&[zero(), zero()], &[var1.clone(), var3.clone()])
+            .unwrap();
+        assert!(
+            (values(&var1)[0] - 1.9760959).abs() < 1e-6,
+            "{opt}: {:?}",
+            values(&var1)
+        );
         assert_eq!(values(&var2)[0], 2.0, "{opt}");
         assert_eq!(values(&var3)[0], 2.0, "{opt}");
     }
@@ -492,31 +590,55 @@ fn clipnorm_clips_each_gradient_by_its_own_norm() {
     // SGD with lr 1 moves the weights by exactly minus the clipped gradient.
     let mut o = build("sgd", &[("learning_rate", f(1.0)), ("clipnorm", f(1.0))]);
     let (a, bvar) = (variable("a", &[0.0, 0.0]), variable("b", &[0.0, 0.0]));
-    o.apply(&[tensor(&[100.0, 100.0]), tensor(&[0.3, 0.4])], &[a.clone(), bvar.clone()])
-        .unwrap();
+    o.apply(
+        &[tensor(&[100.0, 100.0]), tensor(&[0.3, 0.4])],
+        &[a.clone(), bvar.clone()],
+    )
+    .unwrap();
     let h = 0.5f64.sqrt();
     assert_close(&values(&a), &[-h, -h], 1e-6, "clipped");
-    assert_close(&values(&bvar), &[-0.3, -0.4], 1e-6, "norm 0.5 below clipnorm: unchanged");
+    assert_close(
+        &values(&bvar),
+        &[-0.3, -0.4],
+        1e-6,
+        "norm 0.5 below clipnorm: unchanged",
+    );
     // a zero gradient stays zero
     let mut o = build("sgd", &[("learning_rate", f(1.0)), ("clipnorm", f(1.0))]);
     let z = variable("z", &[1.0]);
-    o.apply(&[tensor(&[0.0])], std::slice::from_ref(&z)).unwrap();
+    o.apply(&[tensor(&[0.0])], std::slice::from_ref(&z))
+        .unwrap();
     assert_eq!(values(&z), vec![1.0]);
 }
 
 #[test]
 fn global_clipnorm_scales_all_gradients_together() {
-    let mut o = build("sgd", &[("learning_rate", f(1.0)), ("global_clipnorm", f(1.0))]);
+    let mut o = build(
+        "sgd",
+        &[("learning_rate", f(1.0)), ("global_clipnorm", f(1.0))],
+    );
     let (a, bvar) = (variable("a", &[0.0]), variable("b", &[0.0, 0.0]));
     // global norm = sqrt(3^2 + 4^2 + 12^2) = 13
-    o.apply(&[tensor(&[3.0]), tensor(&[4.0, 12.0])], &[a.clone(), bvar.clone()])
-        .unwrap();
+    o.apply(
+        &[tensor(&[3.0]), tensor(&[4.0, 12.0])],
+        &[a.clone(), bvar.clone()],
+    )
+    .unwrap();
     assert_close(&values(&a), &[-3.0 / 13.0], 1e-6, "global a");
-    assert_close(&values(&bvar), &[-4.0 / 13.0, -12.0 / 13.0], 1e-6, "global b");
+    assert_close(
+        &values(&bvar),
+        &[-4.0 / 13.0, -12.0 / 13.0],
+        1e-6,
+        "global b",
+    );
     // below the threshold: unchanged
-    let mut o = build("sgd", &[("learning_rate", f(1.0)), ("global_clipnorm", f(100.0))]);
+    let mut o = build(
+        "sgd",
+        &[("learning_rate", f(1.0)), ("global_clipnorm", f(100.0))],
+    );
     let c = variable("c", &[0.0, 0.0]);
-    o.apply(&[tensor(&[3.0, 4.0])], std::slice::from_ref(&c)).unwrap();
+    o.apply(&[tensor(&[3.0, 4.0])], std::slice::from_ref(&c))
+        .unwrap();
     assert_close(&values(&c), &[-3.0, -4.0], 1e-6, "global below");
 }
 
@@ -531,7 +653,8 @@ fn clipvalue_clips_elementwise_inside_the_adaptive_update() {
     let mut o = build("adam", &[("learning_rate", f(0.1)), ("clipvalue", f(0.5))]);
     let mut plain = build("adam", &[("learning_rate", f(0.1))]);
     let (x, y) = (variable("x", &[1.0, 1.0]), variable("y", &[1.0, 1.0]));
-    o.apply(&[tensor(&[3.0, -0.2])], std::slice::from_ref(&x)).unwrap();
+    o.apply(&[tensor(&[3.0, -0.2])], std::slice::from_ref(&x))
+        .unwrap();
     plain
         .apply(&[tensor(&[0.5, -0.2])], std::slice::from_ref(&y))
         .unwrap();
@@ -546,19 +669,27 @@ fn clipping_arguments_are_exclusive_and_nan_is_kept() {
     )
     .err()
     .unwrap();
-    assert!(err.to_string().contains("Only one of `clipnorm`") || err.to_string().contains("only one of"));
+    assert!(
+        err.to_string().contains("Only one of `clipnorm`")
+            || err.to_string().contains("only one of")
+    );
     // clipvalue keeps NaN gradients visible instead of clamping them to a number
     let mut o = build("sgd", &[("clipvalue", f(1.0))]);
     let a = variable("a", &[0.0]);
-    o.apply(&[tensor(&[f32::NAN])], std::slice::from_ref(&a)).unwrap();
+    o.apply(&[tensor(&[f32::NAN])], std::slice::from_ref(&a))
+        .unwrap();
     assert!(values(&a)[0].is_nan());
 }
 
 #[test]
 fn loss_scale_factor_unscales_gradients() {
-    let mut o = build("sgd", &[("learning_rate", f(1.0)), ("loss_scale_factor", f(4.0))]);
+    let mut o = build(
+        "sgd",
+        &[("learning_rate", f(1.0)), ("loss_scale_factor", f(4.0))],
+    );
     let a = variable("a", &[0.0]);
-    o.apply(&[tensor(&[2.0])], std::slice::from_ref(&a)).unwrap();
+    o.apply(&[tensor(&[2.0])], std::slice::from_ref(&a))
+        .unwrap();
     assert_eq!(values(&a), vec![-0.5]);
 }
 
@@ -569,33 +700,48 @@ fn loss_scale_factor_unscales_gradients() {
 fn gradient_accumulation_updates_every_n_steps_with_the_mean_gradient() {
     let mut o = build(
         "sgd",
-        &[("learning_rate", f(1.0)), ("gradient_accumulation_steps", Value::Int(2))],
+        &[
+            ("learning_rate", f(1.0)),
+            ("gradient_accumulation_steps", Value::Int(2)),
+        ],
     );
     let a = variable("a", &[0.0]);
-    o.apply(&[tensor(&[1.0])], std::slice::from_ref(&a)).unwrap();
+    o.apply(&[tensor(&[1.0])], std::slice::from_ref(&a))
+        .unwrap();
     assert_eq!(values(&a), vec![0.0]);
     assert_eq!(o.iterations(), 0);
-    o.apply(&[tensor(&[3.0])], std::slice::from_ref(&a)).unwrap();
+    o.apply(&[tensor(&[3.0])], std::slice::from_ref(&a))
+        .unwrap();
     assert_eq!(values(&a), vec![-2.0]);
     assert_eq!(o.iterations(), 1);
     let names: Vec<String> = o.variables().into_iter().map(|(n, _)| n).collect();
-    assert_eq!(names, ["iteration", "learning_rate", "a_gradient_accumulator"]);
+    assert_eq!(
+        names,
+        ["iteration", "learning_rate", "a_gradient_accumulator"]
+    );
 }
 
 #[test]
 fn ema_tracks_the_moving_average_and_finalize_writes_it() {
     let mut o = build(
         "sgd",
-        &[("learning_rate", f(1.0)), ("use_ema", b(true)), ("ema_momentum", f(0.5))],
+        &[
+            ("learning_rate", f(1.0)),
+            ("use_ema", b(true)),
+            ("ema_momentum", f(0.5)),
+        ],
     );
     let a = variable("a", &[0.0]);
-    o.apply(&[tensor(&[1.0])], std::slice::from_ref(&a)).unwrap(); // w=-1, avg=-1 (first step copies)
-    o.apply(&[tensor(&[1.0])], std::slice::from_ref(&a)).unwrap(); // w=-2, avg=-1.5
+    o.apply(&[tensor(&[1.0])], std::slice::from_ref(&a))
+        .unwrap(); // w=-1, avg=-1 (first step copies)
+    o.apply(&[tensor(&[1.0])], std::slice::from_ref(&a))
+        .unwrap(); // w=-2, avg=-1.5
     assert_eq!(values(&a), vec![-2.0]);
     let vars = o.variables();
     assert_eq!(vars[2].0, "a_average");
     assert_eq!(vars[2].1.to_vec_f32().unwrap(), vec![-1.5]);
-    o.finalize_variable_values(std::slice::from_ref(&a)).unwrap();
+    o.finalize_variable_values(std::slice::from_ref(&a))
+        .unwrap();
     assert_eq!(values(&a), vec![-1.5]);
 }
 
@@ -624,9 +770,21 @@ fn assert_schedule(s: &Schedule, cases: &[(f64, f64)]) {
 fn exponential_and_inverse_time_decay() {
     let e = schedule(
         "ExponentialDecay",
-        &[("initial_learning_rate", f(0.1)), ("decay_steps", f(10.0)), ("decay_rate", f(0.5))],
+        &[
+            ("initial_learning_rate", f(0.1)),
+            ("decay_steps", f(10.0)),
+            ("decay_rate", f(0.5)),
+        ],
     );
-    assert_schedule(&e, &[(0.0, 0.1), (5.0, 0.1 * 0.5f64.sqrt()), (10.0, 0.05), (25.0, 0.1 * 0.5f64.powf(2.5))]);
+    assert_schedule(
+        &e,
+        &[
+            (0.0, 0.1),
+            (5.0, 0.1 * 0.5f64.sqrt()),
+            (10.0, 0.05),
+            (25.0, 0.1 * 0.5f64.powf(2.5)),
+        ],
+    );
     let es = schedule(
         "ExponentialDecay",
         &[
@@ -639,7 +797,11 @@ fn exponential_and_inverse_time_decay() {
     assert_schedule(&es, &[(9.0, 0.1), (10.0, 0.05), (25.0, 0.025)]);
     let i = schedule(
         "InverseTimeDecay",
-        &[("initial_learning_rate", f(0.1)), ("decay_steps", f(1.0)), ("decay_rate", f(0.5))],
+        &[
+            ("initial_learning_rate", f(0.1)),
+            ("decay_steps", f(1.0)),
+            ("decay_rate", f(0.5)),
+        ],
     );
     assert_schedule(&i, &[(0.0, 0.1), (1.0, 0.1 / 1.5), (4.0, 0.1 / 3.0)]);
     let is = schedule(
@@ -659,13 +821,22 @@ fn piecewise_constant_decay() {
     let p = schedule(
         "PiecewiseConstantDecay",
         &[
-            ("boundaries", Value::List(vec![Value::Int(100000), Value::Int(110000)])),
+            (
+                "boundaries",
+                Value::List(vec![Value::Int(100000), Value::Int(110000)]),
+            ),
             ("values", vec![1.0, 0.5, 0.1].into()),
         ],
     );
     assert_schedule(
         &p,
-        &[(0.0, 1.0), (100000.0, 1.0), (100001.0, 0.5), (110000.0, 0.5), (110001.0, 0.1)],
+        &[
+            (0.0, 1.0),
+            (100000.0, 1.0),
+            (100001.0, 0.5),
+            (110000.0, 0.5),
+            (110001.0, 0.1),
+        ],
     );
     let err = Schedule::from_config(
         "PiecewiseConstantDecay",
@@ -690,7 +861,12 @@ fn polynomial_decay_with_and_without_cycle() {
     );
     assert_schedule(
         &p,
-        &[(0.0, 0.1), (5.0, 0.09 * 0.5f64.sqrt() + 0.01), (10.0, 0.01), (20.0, 0.01)],
+        &[
+            (0.0, 0.1),
+            (5.0, 0.09 * 0.5f64.sqrt() + 0.01),
+            (10.0, 0.01),
+            (20.0, 0.01),
+        ],
     );
     let lin = schedule(
         "PolynomialDecay",
@@ -708,17 +884,27 @@ fn polynomial_decay_with_and_without_cycle() {
         ],
     );
     // step 6: decay_steps becomes 8 -> 1 - 6/8
-    assert_schedule(&c, &[(0.0, 1.0), (2.0, 0.5), (4.0, 0.0), (6.0, 0.25), (8.0, 0.0)]);
+    assert_schedule(
+        &c,
+        &[(0.0, 1.0), (2.0, 0.5), (4.0, 0.0), (6.0, 0.25), (8.0, 0.0)],
+    );
 }
 
 #[test]
 fn cosine_decay_with_and_without_warmup() {
     let c = schedule(
         "CosineDecay",
-        &[("initial_learning_rate", f(0.1)), ("decay_steps", f(10.0)), ("alpha", f(0.1))],
+        &[
+            ("initial_learning_rate", f(0.1)),
+            ("decay_steps", f(10.0)),
+            ("alpha", f(0.1)),
+        ],
     );
     let at = |s: f64| 0.1 * (0.9 * 0.5 * (1.0 + (std::f64::consts::PI * s / 10.0).cos()) + 0.1);
-    assert_schedule(&c, &[(0.0, 0.1), (5.0, at(5.0)), (10.0, 0.01), (50.0, 0.01)]);
+    assert_schedule(
+        &c,
+        &[(0.0, 0.1), (5.0, at(5.0)), (10.0, 0.01), (50.0, 0.01)],
+    );
     let w = schedule(
         "CosineDecay",
         &[
@@ -730,7 +916,14 @@ fn cosine_decay_with_and_without_warmup() {
     );
     assert_schedule(
         &w,
-        &[(0.0, 0.0), (2.0, 0.04), (5.0, 0.1), (10.0, 0.05), (15.0, 0.0), (100.0, 0.0)],
+        &[
+            (0.0, 0.0),
+            (2.0, 0.04),
+            (5.0, 0.1),
+            (10.0, 0.05),
+            (15.0, 0.0),
+            (100.0, 0.0),
+        ],
     );
 }
 
@@ -738,13 +931,23 @@ fn cosine_decay_with_and_without_warmup() {
 fn cosine_decay_restarts() {
     let r = schedule(
         "CosineDecayRestarts",
-        &[("initial_learning_rate", f(1.0)), ("first_decay_steps", f(10.0))],
+        &[
+            ("initial_learning_rate", f(1.0)),
+            ("first_decay_steps", f(10.0)),
+        ],
     );
     // t_mul 2: periods of 10, 20, 40 steps starting at 0, 10, 30
     let cos = |x: f64| 0.5 * (1.0 + (std::f64::consts::PI * x).cos());
     assert_schedule(
         &r,
-        &[(0.0, 1.0), (5.0, 0.5), (10.0, 1.0), (20.0, cos(0.5)), (30.0, 1.0), (40.0, cos(0.25))],
+        &[
+            (0.0, 1.0),
+            (5.0, 0.5),
+            (10.0, 1.0),
+            (20.0, cos(0.5)),
+            (30.0, 1.0),
+            (40.0, cos(0.25)),
+        ],
     );
     let m = schedule(
         "CosineDecayRestarts",
@@ -757,16 +960,31 @@ fn cosine_decay_restarts() {
         ],
     );
     let at = |frac: f64, i: i32| 2.0 * (0.9 * 0.5f64.powi(i) * cos(frac) + 0.1);
-    assert_schedule(&m, &[(0.0, at(0.0, 0)), (2.0, at(0.5, 0)), (4.0, at(0.0, 1)), (9.0, at(0.25, 2))]);
+    assert_schedule(
+        &m,
+        &[
+            (0.0, at(0.0, 0)),
+            (2.0, at(0.5, 0)),
+            (4.0, at(0.0, 1)),
+            (9.0, at(0.25, 2)),
+        ],
+    );
 }
 
 #[test]
 fn schedule_configs_round_trip_and_drive_the_optimizer() {
     let s = schedule(
         "ExponentialDecay",
-        &[("initial_learning_rate", f(0.1)), ("decay_steps", f(1.0)), ("decay_rate", f(0.5))],
+        &[
+            ("initial_learning_rate", f(0.1)),
+            ("decay_steps", f(1.0)),
+            ("decay_rate", f(0.5)),
+        ],
     );
-    assert_eq!(Schedule::from_config(s.class_name(), &s.config()).unwrap(), s);
+    assert_eq!(
+        Schedule::from_config(s.class_name(), &s.config()).unwrap(),
+        s
+    );
     let sched = Config::new()
         .set("class_name", "ExponentialDecay")
         .set("config", s.config());
@@ -775,7 +993,8 @@ fn schedule_configs_round_trip_and_drive_the_optimizer() {
     let mut want = 0.0;
     for step in 0..4 {
         assert!((o.learning_rate() as f64 - 0.1 * 0.5f64.powi(step)).abs() < 1e-8);
-        o.apply(&[tensor(&[1.0])], std::slice::from_ref(&a)).unwrap();
+        o.apply(&[tensor(&[1.0])], std::slice::from_ref(&a))
+            .unwrap();
         want -= 0.1 * 0.5f64.powi(step);
     }
     assert_close(&values(&a), &[want], 1e-6, "sgd with schedule");
@@ -797,14 +1016,23 @@ fn schedule_configs_round_trip_and_drive_the_optimizer() {
 fn variables_follow_keras_order_and_names() {
     let names = |opt: &str, cfg: &[(&str, Value)]| -> Vec<String> {
         let mut o = build(opt, cfg);
-        let (a, bv) = (variable("dense/kernel", &[1.0, 2.0]), variable("bias", &[0.5]));
-        o.apply(&[tensor(&[0.1, 0.2]), tensor(&[0.3])], &[a, bv]).unwrap();
+        let (a, bv) = (
+            variable("dense/kernel", &[1.0, 2.0]),
+            variable("bias", &[0.5]),
+        );
+        o.apply(&[tensor(&[0.1, 0.2]), tensor(&[0.3])], &[a, bv])
+            .unwrap();
         o.variables().into_iter().map(|(n, _)| n).collect()
     };
     assert_eq!(names("sgd", &[]), ["iteration", "learning_rate"]);
     assert_eq!(
         names("sgd", &[("momentum", f(0.9))]),
-        ["iteration", "learning_rate", "dense_kernel_momentum", "bias_momentum"]
+        [
+            "iteration",
+            "learning_rate",
+            "dense_kernel_momentum",
+            "bias_momentum"
+        ]
     );
     assert_eq!(
         names("adam", &[("amsgrad", b(true))]),
@@ -821,11 +1049,25 @@ fn variables_follow_keras_order_and_names() {
     );
     assert_eq!(
         names("adamax", &[]),
-        ["iteration", "learning_rate", "dense_kernel_momentum", "dense_kernel_norm", "bias_momentum", "bias_norm"]
+        [
+            "iteration",
+            "learning_rate",
+            "dense_kernel_momentum",
+            "dense_kernel_norm",
+            "bias_momentum",
+            "bias_norm"
+        ]
     );
     assert_eq!(
         names("ftrl", &[]),
-        ["iteration", "learning_rate", "accumulator", "dense_kernel_linear", "accumulator", "bias_linear"]
+        [
+            "iteration",
+            "learning_rate",
+            "accumulator",
+            "dense_kernel_linear",
+            "accumulator",
+            "bias_linear"
+        ]
     );
     assert_eq!(
         names("nadam", &[]),
@@ -862,7 +1104,10 @@ fn saved_state_restored_into_a_fresh_optimizer_gives_identical_updates() {
     let cases: Vec<(&str, Vec<(&str, Value)>)> = vec![
         ("sgd", vec![("momentum", f(0.9)), ("nesterov", b(true))]),
         ("rmsprop", vec![("momentum", f(0.5)), ("centered", b(true))]),
-        ("adam", vec![("amsgrad", b(true)), ("weight_decay", f(0.01))]),
+        (
+            "adam",
+            vec![("amsgrad", b(true)), ("weight_decay", f(0.01))],
+        ),
         ("adamw", vec![]),
         ("adagrad", vec![]),
         ("adadelta", vec![]),
@@ -884,7 +1129,13 @@ fn saved_state_restored_into_a_fresh_optimizer_gives_identical_updates() {
                 ),
             )],
         ),
-        ("sgd", vec![("use_ema", b(true)), ("gradient_accumulation_steps", Value::Int(2))]),
+        (
+            "sgd",
+            vec![
+                ("use_ema", b(true)),
+                ("gradient_accumulation_steps", Value::Int(2)),
+            ],
+        ),
     ];
     for (opt, cfg) in cases {
         let n = 40_000; // above PAR_MIN_ELEMS for the parallel path
@@ -908,8 +1159,18 @@ fn saved_state_restored_into_a_fresh_optimizer_gives_identical_updates() {
         }
         assert_eq!(values(&a), values(&a2), "{opt}: resumed weights differ");
         assert_eq!(values(&bv), values(&b2), "{opt}: resumed weights differ");
-        let s1: Vec<Vec<f32>> = o.variables().iter().skip(1).map(|(_, t)| t.to_vec_f32().unwrap()).collect();
-        let s2: Vec<Vec<f32>> = o2.variables().iter().skip(1).map(|(_, t)| t.to_vec_f32().unwrap()).collect();
+        let s1: Vec<Vec<f32>> = o
+            .variables()
+            .iter()
+            .skip(1)
+            .map(|(_, t)| t.to_vec_f32().unwrap())
+            .collect();
+        let s2: Vec<Vec<f32>> = o2
+            .variables()
+            .iter()
+            .skip(1)
+            .map(|(_, t)| t.to_vec_f32().unwrap())
+            .collect();
         assert_eq!(s1, s2, "{opt}: resumed state differs");
     }
 }
@@ -919,7 +1180,11 @@ fn set_variables_checks_count_and_shapes() {
     let mut o = optim::get("adam").unwrap();
     let a = variable("a", &[1.0, 2.0]);
     let err = o
-        .set_variables(&[Tensor::scalar(1.0), Tensor::scalar(0.1), tensor(&[0.0, 0.0])])
+        .set_variables(&[
+            Tensor::scalar(1.0),
+            Tensor::scalar(0.1),
+            tensor(&[0.0, 0.0]),
+        ])
         .unwrap_err();
     assert!(err.to_string().contains("build"), "{err}");
     o.build(std::slice::from_ref(&a)).unwrap();
@@ -942,25 +1207,38 @@ fn bad_input_is_an_error_not_a_panic() {
     let mut o = optim::get("adam").unwrap();
     let a = variable("a", &[1.0, 2.0]);
     // wrong gradient shape
-    let e = o.apply(&[tensor(&[1.0, 2.0, 3.0])], std::slice::from_ref(&a)).unwrap_err();
-    assert!(e.to_string().contains("[3]") && e.to_string().contains("[2]"), "{e}");
+    let e = o
+        .apply(&[tensor(&[1.0, 2.0, 3.0])], std::slice::from_ref(&a))
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("[3]") && e.to_string().contains("[2]"),
+        "{e}"
+    );
     // count mismatch
     assert!(o.apply(&[tensor(&[1.0, 2.0])], &[]).is_err());
     // int gradient
     let gi = Tensor::from_i64(vec![1, 2], &[2]).unwrap();
     assert!(o.apply(&[gi], std::slice::from_ref(&a)).is_err());
     // unknown variable after build
-    o.apply(&[tensor(&[1.0, 2.0])], std::slice::from_ref(&a)).unwrap();
+    o.apply(&[tensor(&[1.0, 2.0])], std::slice::from_ref(&a))
+        .unwrap();
     let other = variable("other", &[1.0]);
-    let e = o.apply(&[tensor(&[1.0])], std::slice::from_ref(&other)).unwrap_err();
+    let e = o
+        .apply(&[tensor(&[1.0])], std::slice::from_ref(&other))
+        .unwrap_err();
     assert!(e.to_string().contains("other"), "{e}");
     // an empty list is a no-op
     o.apply(&[], &[]).unwrap();
     assert_eq!(o.iterations(), 1);
     // unknown names and arguments
     let e = optim::get("adamm").err().unwrap();
-    assert!(e.to_string().contains("SGD") && e.to_string().contains("Adam"), "{e}");
-    let e = optim::from_config("sgd", &Config::new().set("momentun", 0.9)).err().unwrap();
+    assert!(
+        e.to_string().contains("SGD") && e.to_string().contains("Adam"),
+        "{e}"
+    );
+    let e = optim::from_config("sgd", &Config::new().set("momentun", 0.9))
+        .err()
+        .unwrap();
     assert!(e.to_string().contains("momentun"), "{e}");
     // Keras's argument checks
     assert!(optim::from_config("sgd", &Config::new().set("momentum", 1.5)).is_err());
@@ -968,6 +1246,17 @@ fn bad_input_is_an_error_not_a_panic() {
     assert!(optim::from_config("rmsprop", &Config::new().set("rho", 1.1)).is_err());
     assert!(optim::from_config("ftrl", &Config::new().set("learning_rate_power", 0.5)).is_err());
     assert!(optim::from_config("adamw", &Config::new().set("weight_decay", Value::None)).is_err());
-    assert!(optim::from_config("adam", &Config::new().set("gradient_accumulation_steps", 1i64)).is_err());
-    assert!(Schedule::from_config("ExponentialDecay", &Config::new().set("initial_learning_rate", 0.1).set("decay_steps", 0.0).set("decay_rate", 0.5)).is_err());
+    assert!(optim::from_config(
+        "adam",
+        &Config::new().set("gradient_accumulation_steps", 1i64)
+    )
+    .is_err());
+    assert!(Schedule::from_config(
+        "ExponentialDecay",
+        &Config::new()
+            .set("initial_learning_rate", 0.1)
+            .set("decay_steps", 0.0)
+            .set("decay_rate", 0.5)
+    )
+    .is_err());
 }

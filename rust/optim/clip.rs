@@ -60,7 +60,11 @@ pub fn sum_squares(x: &[f32], scale: f32) -> f64 {
                             *a += v * v;
                         }
                     }
-                    let tail: f32 = it.remainder().iter().map(|&v| (v * scale) * (v * scale)).sum();
+                    let tail: f32 = it
+                        .remainder()
+                        .iter()
+                        .map(|&v| (v * scale) * (v * scale))
+                        .sum();
                     total += acc.iter().map(|&a| a as f64).sum::<f64>() + tail as f64;
                 }
                 total
@@ -82,7 +86,9 @@ pub fn clipnorm_scale(norm: f64, clipnorm: f32) -> f32 {
 /// Keras's `clip_by_global_norm` factor: `clip * min(1 / norm, 1 / clip)`, NaN when the
 /// norm is not finite (so a diverged step shows as NaN rather than passing silently).
 pub fn global_clipnorm_scale(norm: f64, clipnorm: f32) -> f32 {
+    if !norm.is_finite() {
+        return f32::NAN;
+    }
     let c = clipnorm as f64;
-    let scale = c * (1.0 / norm).min(1.0 / c);
-    (scale + (norm - norm)) as f32
+    (c * (1.0 / norm).min(1.0 / c)) as f32
 }

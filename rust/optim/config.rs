@@ -198,7 +198,10 @@ impl<'a> Args<'a> {
             )
         };
         match self.raw(key) {
-            None => Err(value_err!("{}: missing required argument `{key}`", self.owner)),
+            None => Err(value_err!(
+                "{}: missing required argument `{key}`",
+                self.owner
+            )),
             Some(Value::List(items)) => items
                 .iter()
                 .map(|v| match v {

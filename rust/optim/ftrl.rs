@@ -43,15 +43,31 @@ impl Ftrl {
             beta: a.f32("beta", 0.0)?,
         };
         let checks = [
-            ("initial_accumulator_value", f.initial_accumulator_value, "positive or zero"),
-            ("l1_regularization_strength", f.l1_regularization_strength, "positive or zero"),
-            ("l2_regularization_strength", f.l2_regularization_strength, "positive or zero"),
+            (
+                "initial_accumulator_value",
+                f.initial_accumulator_value,
+                "positive or zero",
+            ),
+            (
+                "l1_regularization_strength",
+                f.l1_regularization_strength,
+                "positive or zero",
+            ),
+            (
+                "l2_regularization_strength",
+                f.l2_regularization_strength,
+                "positive or zero",
+            ),
             (
                 "l2_shrinkage_regularization_strength",
                 f.l2_shrinkage_regularization_strength,
                 "positive or zero",
             ),
-            ("learning_rate_power", -f.learning_rate_power, "negative or zero"),
+            (
+                "learning_rate_power",
+                -f.learning_rate_power,
+                "negative or zero",
+            ),
         ];
         for (name, v, what) in checks {
             if v < 0.0 {
@@ -78,7 +94,14 @@ pub struct FtrlStep {
 }
 
 #[inline(always)]
-fn kernel<const SQRT: bool>(s: &FtrlStep, pre: Pre, w: &mut [f32], g: &[f32], n: &mut [f32], z: &mut [f32]) {
+fn kernel<const SQRT: bool>(
+    s: &FtrlStep,
+    pre: Pre,
+    w: &mut [f32],
+    g: &[f32],
+    n: &mut [f32],
+    z: &mut [f32],
+) {
     let pow = |x: f32| if SQRT { x.sqrt() } else { x.powf(s.power) };
     for (((w, &g), n), z) in w.iter_mut().zip(g).zip(n.iter_mut()).zip(z.iter_mut()) {
         let g = pre.grad(g);
@@ -136,8 +159,14 @@ impl Rule for Ftrl {
         Config::new()
             .set("learning_rate_power", self.learning_rate_power)
             .set("initial_accumulator_value", self.initial_accumulator_value)
-            .set("l1_regularization_strength", self.l1_regularization_strength)
-            .set("l2_regularization_strength", self.l2_regularization_strength)
+            .set(
+                "l1_regularization_strength",
+                self.l1_regularization_strength,
+            )
+            .set(
+                "l2_regularization_strength",
+                self.l2_regularization_strength,
+            )
             .set(
                 "l2_shrinkage_regularization_strength",
                 self.l2_shrinkage_regularization_strength,

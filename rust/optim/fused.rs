@@ -122,7 +122,10 @@ impl<R: Rule> Fused<R> {
     fn uses_decay(&self, v: &Variable) -> bool {
         self.common.weight_decay.is_some()
             && !self.exclude_ids.contains(&v.id())
-            && !self.exclude_names.iter().any(|n| v.name().contains(n.as_str()))
+            && !self
+                .exclude_names
+                .iter()
+                .any(|n| v.name().contains(n.as_str()))
     }
 
     /// The learning rate at the current (raw) iteration count.
@@ -189,7 +192,12 @@ impl<R: Rule> Fused<R> {
                 out.push(EntryRef::new(i, Kind::Average, "average", true));
             }
             if self.accumulation().is_some() {
-                out.push(EntryRef::new(i, Kind::Accumulator, "gradient_accumulator", true));
+                out.push(EntryRef::new(
+                    i,
+                    Kind::Accumulator,
+                    "gradient_accumulator",
+                    true,
+                ));
             }
         }
         let slots = self.rule.slots();
@@ -246,7 +254,11 @@ impl<R: Rule> Fused<R> {
             return Ok(());
         }
         let it = self.keras_iterations();
-        let m = if it == 0 { 0.0 } else { self.common.ema_momentum };
+        let m = if it == 0 {
+            0.0
+        } else {
+            self.common.ema_momentum
+        };
         let overwrite = self
             .common
             .ema_overwrite_frequency
@@ -294,6 +306,14 @@ impl EntryRef {
             prefixed,
         }
     }
+}
+
+/// Equal shapes up to dimensions of size 1 (a scalar saved as `[1]` restores into `[]`).
+fn same_shape(a: &[usize], b: &[usize]) -> bool {
+    a == b
+        || a.iter()
+            .filter(|&&d| d != 1)
+            .eq(b.iter().filter(|&&d| d != 1))
 }
 
 /// Keras's `add_variable_from_reference` name: the variable's name with "/" and ":"
@@ -352,7 +372,8 @@ fn run<R: Rule>(step: &R::Step, pre: Pre, w: &mut [f32], g: &[f32], slots: &mut 
         .chunks_mut(CHUNK)
         .zip(g.chunks(CHUNK))
         .map(|(w, g)| {
-            let s: SmallVec<[&mut [f32]; 4]> = slot_chunks.iter_mut().filter_map(|c| c.next()).collect();
+            let s: SmallVec<[&mut [f32]; 4]> =
+                slot_chunks.iter_mut().filter_map(|c| c.next()).collect();
             (w, g, s)
         })
         .collect();
@@ -580,7 +601,7 @@ impl<R: Rule> Optimizer for Fused<R> {
             ));
         }
         for ((name, shape), v) in layout.iter().zip(values) {
-            if v.shape() != shape.as_slice() {
+            if !same_shape(v.shape(), shape) {
                 return Err(value_err!(
                     "{cls}: optimizer variable '{name}' has shape {shape:?}, not compatible with \
                      the provided value of shape {:?}",
@@ -663,7 +684,10 @@ impl<R: Rule> Optimizer for Fused<R> {
             .set("clipvalue", c.clipvalue)
             .set("use_ema", c.use_ema)
             .set("ema_momentum", c.ema_momentum)
-            .set("ema_overwrite_frequency", c.ema_overwrite_frequency.map(|x| x as i64))
+            .set(
+                "ema_overwrite_frequency",
+                c.ema_overwrite_frequency.map(|x| x as i64),
+            )
             .set("loss_scale_factor", c.loss_scale_factor)
             .set(
                 "gradient_accumulation_steps",

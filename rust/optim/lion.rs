@@ -23,7 +23,7 @@ impl Default for Lion {
 
 impl Lion {
     pub fn new(beta_1: f32, beta_2: f32) -> Result<Lion> {
-        if !(beta_1 > 0.0 && beta_1 <= 1.0) {
+        if beta_1.is_nan() || beta_1 <= 0.0 || beta_1 > 1.0 {
             return Err(value_err!(
                 "Lion: Argument `beta_1` must be in the [0, 1] range. Otherwise, the optimizer \
                  degenerates to SignSGD. Received: beta_1={beta_1:?}."

@@ -243,9 +243,21 @@ pub fn from_config(class_name: &str, cfg: &Config) -> Result<Box<dyn Optimizer>>
     };
     let a = Args::new(cfg, class);
     let opt = match class {
-        "SGD" => boxed(class, Common::from_args(&a, "SGD", 0.01)?, SGD::from_args(&a)?),
-        "RMSprop" => boxed(class, Common::from_args(&a, "rmsprop", 0.001)?, RMSprop::from_args(&a)?),
-        "Adam" => boxed(class, Common::from_args(&a, "adam", 0.001)?, Adam::from_args(&a)?),
+        "SGD" => boxed(
+            class,
+            Common::from_args(&a, "SGD", 0.01)?,
+            SGD::from_args(&a)?,
+        ),
+        "RMSprop" => boxed(
+            class,
+            Common::from_args(&a, "rmsprop", 0.001)?,
+            RMSprop::from_args(&a)?,
+        ),
+        "Adam" => boxed(
+            class,
+            Common::from_args(&a, "adam", 0.001)?,
+            Adam::from_args(&a)?,
+        ),
         "AdamW" => {
             if cfg.get("weight_decay") == Some(&Value::None) {
                 return Err(value_err!(
@@ -256,12 +268,36 @@ pub fn from_config(class_name: &str, cfg: &Config) -> Result<Box<dyn Optimizer>>
             common.weight_decay.get_or_insert(0.004);
             boxed(class, common, Adam::from_args(&a)?)
         }
-        "Adagrad" => boxed(class, Common::from_args(&a, "adagrad", 0.001)?, Adagrad::from_args(&a)?),
-        "Adadelta" => boxed(class, Common::from_args(&a, "adadelta", 0.001)?, Adadelta::from_args(&a)?),
-        "Adamax" => boxed(class, Common::from_args(&a, "adamax", 0.001)?, Adamax::from_args(&a)?),
-        "Nadam" => boxed(class, Common::from_args(&a, "nadam", 0.001)?, Nadam::from_args(&a)?),
-        "Ftrl" => boxed(class, Common::from_args(&a, "ftrl", 0.001)?, Ftrl::from_args(&a)?),
-        _ => boxed(class, Common::from_args(&a, "lion", 0.001)?, Lion::from_args(&a)?),
+        "Adagrad" => boxed(
+            class,
+            Common::from_args(&a, "adagrad", 0.001)?,
+            Adagrad::from_args(&a)?,
+        ),
+        "Adadelta" => boxed(
+            class,
+            Common::from_args(&a, "adadelta", 0.001)?,
+            Adadelta::from_args(&a)?,
+        ),
+        "Adamax" => boxed(
+            class,
+            Common::from_args(&a, "adamax", 0.001)?,
+            Adamax::from_args(&a)?,
+        ),
+        "Nadam" => boxed(
+            class,
+            Common::from_args(&a, "nadam", 0.001)?,
+            Nadam::from_args(&a)?,
+        ),
+        "Ftrl" => boxed(
+            class,
+            Common::from_args(&a, "ftrl", 0.001)?,
+            Ftrl::from_args(&a)?,
+        ),
+        _ => boxed(
+            class,
+            Common::from_args(&a, "lion", 0.001)?,
+            Lion::from_args(&a)?,
+        ),
     }?;
     a.finish()?;
     Ok(opt)

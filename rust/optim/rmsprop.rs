@@ -38,7 +38,7 @@ impl RMSprop {
                 "RMSprop: `momentum` must be in the range [0, 1]. Received: momentum={momentum}"
             ));
         }
-        if !(epsilon > 0.0) {
+        if epsilon.is_nan() || epsilon <= 0.0 {
             return Err(value_err!(
                 "RMSprop: `epsilon` must be positive. Received: epsilon={epsilon}"
             ));
