@@ -33,11 +33,13 @@ impl<'a> MatRef<'a> {
     }
 }
 
-/// Below this many multiply-adds a product runs on the calling thread.
-const PAR_MIN_FLOPS: usize = 1 << 18;
+/// Below this many multiply-adds (`m*n*k`) a product runs on the calling thread: smaller
+/// ones finish in a few microseconds, less than waking the pool costs.
+pub const PAR_MIN_FLOPS: usize = 1 << 21;
 
 /// `c = a @ b` (or `c += a @ b` when `accumulate`), with `a` (m x k), `b` (k x n) and `c`
-/// row-major (m x n) with row stride `ldc`.
+/// row-major (m x n) with row stride `ldc`. Large products use the ember pool's threads.
+#[allow(clippy::too_many_arguments)]
 pub fn sgemm(
     m: usize,
     n: usize,
@@ -47,6 +49,42 @@ pub fn sgemm(
     c: &mut [f32],
     ldc: usize,
     accumulate: bool,
+) {
+    let threads = pool::num_threads();
+    if threads > 1 && m * n * k >= PAR_MIN_FLOPS {
+        pool::install(|| run(m, n, k, a, b, c, ldc, accumulate, Parallelism::Rayon(threads)))
+    } else {
+        run(m, n, k, a, b, c, ldc, accumulate, Parallelism::None)
+    }
+}
+
+/// As `sgemm`, always on the calling thread: for callers that are already parallel
+/// (one product per task).
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm_serial(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: MatRef,
+    b: MatRef,
+    c: &mut [f32],
+    ldc: usize,
+    accumulate: bool,
+) {
+    run(m, n, k, a, b, c, ldc, accumulate, Parallelism::None)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: MatRef,
+    b: MatRef,
+    c: &mut [f32],
+    ldc: usize,
+    accumulate: bool,
+    par: Parallelism,
 ) {
     if m == 0 || n == 0 {
         return;
@@ -63,15 +101,9 @@ pub fn sgemm(
         }
         return;
     }
-    let threads = pool::num_threads();
-    let par = if threads > 1 && m * n * k >= PAR_MIN_FLOPS {
-        Parallelism::Rayon(threads)
-    } else {
-        Parallelism::None
-    };
-    let mut run = move || unsafe {
-        // SAFETY: the operands' extents were checked by the callers (ops::matmul) against
-        // their storage; `c` was checked above.
+    // SAFETY: the operands' extents were checked by the callers (ops::matmul) against
+    // their storage; `c` was checked above.
+    unsafe {
         gemm::gemm(
             m,
             n,
@@ -93,10 +125,6 @@ pub fn sgemm(
             false,
             par,
         )
-    };
-    match par {
-        Parallelism::None => run(),
-        _ => pool::install(run),
     }
 }
 
