@@ -1,9 +1,9 @@
 //! The graph driver end to end with test-local building blocks: a linear layer, a squared
-//! error loss and plain SGD. A tiny regression must be learned exactly.
+//! error loss, and the core's SGD. A tiny regression must be learned exactly.
 use ember::autograd::Variable;
 use ember::nn::losses::{Loss, Reduction};
 use ember::nn::{Context, Layer};
-use ember::optim::Optimizer;
+use ember::optim::{self, Config, Optimizer};
 use ember::train::{Compiled, Control, Dataset, Graph, GraphNode, Source};
 use ember::{ops, Result, Tensor};
 use parking_lot::Mutex;
@@ -41,34 +41,6 @@ impl Loss for SquaredError {
     }
 }
 
-struct Sgd {
-    lr: f32,
-    steps: u64,
-}
-
-impl Optimizer for Sgd {
-    fn name(&self) -> &str {
-        "sgd"
-    }
-    fn apply(&mut self, grads: &[Tensor], vars: &[Variable]) -> Result<()> {
-        for (g, v) in grads.iter().zip(vars) {
-            let g = g.to_vec_f32()?;
-            v.update(|w| w.iter_mut().zip(&g).for_each(|(w, g)| *w -= self.lr * g))?;
-        }
-        self.steps += 1;
-        Ok(())
-    }
-    fn learning_rate(&self) -> f32 {
-        self.lr
-    }
-    fn set_learning_rate(&mut self, lr: f32) {
-        self.lr = lr
-    }
-    fn iterations(&self) -> u64 {
-        self.steps
-    }
-}
-
 fn dataset(n: usize) -> Dataset {
     // y = x . [1, 2, 3] + 2
     let x: Vec<f32> = (0..n * 3).map(|i| ((i * 7919 % 200) as f32 / 100.0) - 1.0).collect();
@@ -85,7 +57,7 @@ fn model() -> (Compiled, Variable, Variable) {
         graph: Arc::new(graph),
         losses: vec![Some(Arc::new(SquaredError))],
         loss_weights: vec![1.0],
-        optimizer: Some(Arc::new(Mutex::new(Box::new(Sgd { lr: 0.1, steps: 0 }) as Box<dyn Optimizer>))),
+        optimizer: Some(Arc::new(Mutex::new(optim::from_config("sgd", &Config::new().set("learning_rate", 0.1f32)).unwrap()))),
         metrics: vec![vec![]],
     };
     (compiled, w, b)

@@ -1,6 +1,6 @@
 //! Elementwise binary ops with numpy broadcasting: arithmetic, power, maximum/minimum,
 //! where, comparisons and logical ops (the last two give int64 0/1 tensors).
-use super::reduce::broadcast_to;
+use super::broadcast_to;
 use super::unary::unary;
 use super::{cast, negative, sum_to_shape};
 use crate::autograd::record;
