@@ -75,7 +75,7 @@ pub fn reduce_axes(
         return out;
     }
     let threads = pool::num_threads();
-    if n < PAR_MIN_ELEMS || threads < 2 {
+    if n < PAR_MIN_ELEMS || (threads < 2 && !reduce[0]) {
         reduce_into(&mut out, x, &shape, &reduce, init, &f);
         return out;
     }
@@ -95,8 +95,10 @@ pub fn reduce_axes(
                 })
         });
     } else {
-        // the leading axis is reduced: partial results per block, then combined
-        let rows = lead.div_ceil(threads);
+        // the leading axis is reduced: partial results per block, then combined in order.
+        // The blocks depend on the size alone, so results do not change with the thread count.
+        let blocks = (n / PAR_MIN_ELEMS).clamp(1, 64);
+        let rows = lead.div_ceil(blocks);
         let partials: Vec<Vec<f32>> = pool::install(|| {
             x.par_chunks(rows * in_block)
                 .map(|xi| {
