@@ -19,7 +19,10 @@ impl Layer for Linear {
         "linear"
     }
     fn call(&self, inputs: &[Tensor], _ctx: &mut Context) -> Result<Vec<Tensor>> {
-        Ok(vec![ops::add(&ops::matmul(&inputs[0], &self.w.value())?, &self.b.value())?])
+        Ok(vec![ops::add(
+            &ops::matmul(&inputs[0], &self.w.value())?,
+            &self.b.value(),
+        )?])
     }
     fn variables(&self) -> Vec<Variable> {
         vec![self.w.clone(), self.b.clone()]
@@ -43,21 +46,43 @@ impl Loss for SquaredError {
 
 fn dataset(n: usize) -> Dataset {
     // y = x . [1, 2, 3] + 2
-    let x: Vec<f32> = (0..n * 3).map(|i| ((i * 7919 % 200) as f32 / 100.0) - 1.0).collect();
-    let y: Vec<f32> = x.chunks(3).map(|r| r[0] + 2.0 * r[1] + 3.0 * r[2] + 2.0).collect();
-    Dataset { x: vec![Tensor::from_f32(x, &[n, 3]).unwrap()], y: vec![Tensor::from_f32(y, &[n, 1]).unwrap()], sample_weight: None }
+    let x: Vec<f32> = (0..n * 3)
+        .map(|i| ((i * 7919 % 200) as f32 / 100.0) - 1.0)
+        .collect();
+    let y: Vec<f32> = x
+        .chunks(3)
+        .map(|r| r[0] + 2.0 * r[1] + 3.0 * r[2] + 2.0)
+        .collect();
+    Dataset {
+        x: vec![Tensor::from_f32(x, &[n, 3]).unwrap()],
+        y: vec![Tensor::from_f32(y, &[n, 1]).unwrap()],
+        sample_weight: None,
+    }
 }
 
 fn model() -> (Compiled, Variable, Variable) {
     let w = Variable::new("kernel", Tensor::zeros(&[3, 1]), true);
     let b = Variable::new("bias", Tensor::zeros(&[1]), true);
-    let layer: Arc<dyn Layer> = Arc::new(Linear { w: w.clone(), b: b.clone() });
-    let graph = Graph::new(vec![GraphNode { layer, inputs: vec![Source::Input(0)] }], 1, vec![Source::Node { node: 0, output: 0 }]).unwrap();
+    let layer: Arc<dyn Layer> = Arc::new(Linear {
+        w: w.clone(),
+        b: b.clone(),
+    });
+    let graph = Graph::new(
+        vec![GraphNode {
+            layer,
+            inputs: vec![Source::Input(0)],
+        }],
+        1,
+        vec![Source::Node { node: 0, output: 0 }],
+    )
+    .unwrap();
     let compiled = Compiled {
         graph: Arc::new(graph),
         losses: vec![Some(Arc::new(SquaredError))],
         loss_weights: vec![1.0],
-        optimizer: Some(Arc::new(Mutex::new(optim::from_config("sgd", &Config::new().set("learning_rate", 0.1f32)).unwrap()))),
+        optimizer: Some(Arc::new(Mutex::new(
+            optim::from_config("sgd", &Config::new().set("learning_rate", 0.1f32)).unwrap(),
+        ))),
         metrics: vec![vec![]],
     };
     (compiled, w, b)
@@ -69,7 +94,10 @@ fn a_linear_model_learns_its_coefficients() {
     let data = dataset(256);
     let mut losses = Vec::new();
     for _ in 0..60 {
-        losses.push(c.train_epoch(&data, 32, true, None, &mut |_, _| Ok(Control::Continue)).unwrap());
+        losses.push(
+            c.train_epoch(&data, 32, true, None, &mut |_, _| Ok(Control::Continue))
+                .unwrap(),
+        );
     }
     assert!(losses[59] < 1e-6 && losses[59] < losses[0], "{losses:?}");
     let w = w.data().to_vec_f32().unwrap();
@@ -77,7 +105,9 @@ fn a_linear_model_learns_its_coefficients() {
         assert!((got - want).abs() < 1e-3, "{w:?}");
     }
     assert!((b.data().item().unwrap() - 2.0).abs() < 1e-3);
-    let eval = c.evaluate(&data, 100, None, &mut |_, _| Ok(Control::Continue)).unwrap();
+    let eval = c
+        .evaluate(&data, 100, None, &mut |_, _| Ok(Control::Continue))
+        .unwrap();
     assert!(eval < 1e-6);
 }
 
@@ -88,7 +118,11 @@ fn the_batch_hook_can_stop_an_epoch_and_sees_every_step() {
     let mut steps = Vec::new();
     c.train_epoch(&data, 10, false, None, &mut |s, _| {
         steps.push(s);
-        Ok(if s == 3 { Control::Stop } else { Control::Continue })
+        Ok(if s == 3 {
+            Control::Stop
+        } else {
+            Control::Continue
+        })
     })
     .unwrap();
     assert_eq!(steps, vec![0, 1, 2, 3]);
@@ -98,7 +132,8 @@ fn the_batch_hook_can_stop_an_epoch_and_sees_every_step() {
 #[test]
 fn predict_concatenates_batches_and_bad_data_is_an_error() {
     let (c, w, _) = model();
-    w.assign(&Tensor::from_f32(vec![1.0, 0.0, 0.0], &[3, 1]).unwrap()).unwrap();
+    w.assign(&Tensor::from_f32(vec![1.0, 0.0, 0.0], &[3, 1]).unwrap())
+        .unwrap();
     let data = dataset(25);
     let out = ember::train::predict(&c.graph, &data.x, 7, &mut |_| Ok(Control::Continue)).unwrap();
     assert_eq!(out[0].shape(), &[25, 1]);
@@ -107,8 +142,16 @@ fn predict_concatenates_batches_and_bad_data_is_an_error() {
     for i in 0..25 {
         assert_eq!(got[i], x[i * 3]);
     }
-    let bad = Dataset { x: data.x.clone(), y: vec![Tensor::zeros(&[24, 1])], sample_weight: None };
-    let e = c.train_epoch(&bad, 8, false, None, &mut |_, _| Ok(Control::Continue)).err().unwrap().to_string();
+    let bad = Dataset {
+        x: data.x.clone(),
+        y: vec![Tensor::zeros(&[24, 1])],
+        sample_weight: None,
+    };
+    let e = c
+        .train_epoch(&bad, 8, false, None, &mut |_, _| Ok(Control::Continue))
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("25") && e.contains("[24, 1]"), "{e}");
     assert!(Graph::new(vec![], 1, vec![Source::Node { node: 0, output: 0 }]).is_err());
 }

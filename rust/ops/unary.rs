@@ -46,11 +46,12 @@ pub fn exp(x: &Tensor) -> Result<Tensor> {
     unary("exp", x, math::exp, |_, y| y)
 }
 
+/// max(x, 0); NaN propagates (as in numpy and TF; `f32::max` would swallow it).
 pub fn relu(x: &Tensor) -> Result<Tensor> {
     unary(
         "relu",
         x,
-        |v| v.max(0.0),
+        |v| if v < 0.0 { 0.0 } else { v },
         |x, _| if x > 0.0 { 1.0 } else { 0.0 },
     )
 }

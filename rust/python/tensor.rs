@@ -185,6 +185,22 @@ impl PyTensor {
         self.item()
     }
 
+    /// Truth of a one-element tensor; ambiguous (an error) for larger ones, as in numpy.
+    fn __bool__(&self) -> PyResult<bool> {
+        if self.t.numel() != 1 {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "the truth value of a tensor of shape {:?} is ambiguous; use ember.ops.any or ember.ops.all",
+                self.t.shape()
+            )));
+        }
+        Ok(self.t.item()? != 0.0)
+    }
+
+    /// Results are computed eagerly: nothing to wait for (jax-style API for benchmarks).
+    fn block_until_ready(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
     fn __len__(&self) -> PyResult<usize> {
         self.t
             .shape()
@@ -349,6 +365,83 @@ impl PyVariable {
         }
     }
 
+    fn __add__<'py>(&self, py: Python<'py>, o: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.delegate(py, "__add__", o)
+    }
+    fn __radd__<'py>(&self, py: Python<'py>, o: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.delegate(py, "__radd__", o)
+    }
+    fn __sub__<'py>(&self, py: Python<'py>, o: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.delegate(py, "__sub__", o)
+    }
+    fn __rsub__<'py>(&self, py: Python<'py>, o: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.delegate(py, "__rsub__", o)
+    }
+    fn __mul__<'py>(&self, py: Python<'py>, o: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.delegate(py, "__mul__", o)
+    }
+    fn __rmul__<'py>(&self, py: Python<'py>, o: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.delegate(py, "__rmul__", o)
+    }
+    fn __truediv__<'py>(
+        &self,
+        py: Python<'py>,
+        o: Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.delegate(py, "__truediv__", o)
+    }
+    fn __rtruediv__<'py>(
+        &self,
+        py: Python<'py>,
+        o: Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.delegate(py, "__rtruediv__", o)
+    }
+    fn __matmul__<'py>(
+        &self,
+        py: Python<'py>,
+        o: Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.delegate(py, "__matmul__", o)
+    }
+    fn __rmatmul__<'py>(
+        &self,
+        py: Python<'py>,
+        o: Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.delegate(py, "__rmatmul__", o)
+    }
+    fn __lt__<'py>(&self, py: Python<'py>, o: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.delegate(py, "__lt__", o)
+    }
+    fn __le__<'py>(&self, py: Python<'py>, o: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.delegate(py, "__le__", o)
+    }
+    fn __gt__<'py>(&self, py: Python<'py>, o: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.delegate(py, "__gt__", o)
+    }
+    fn __ge__<'py>(&self, py: Python<'py>, o: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.delegate(py, "__ge__", o)
+    }
+    fn __getitem__<'py>(
+        &self,
+        py: Python<'py>,
+        o: Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.delegate(py, "__getitem__", o)
+    }
+    fn __pow__<'py>(
+        &self,
+        py: Python<'py>,
+        o: Bound<'py, PyAny>,
+        _modulo: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.delegate(py, "__pow__", o)
+    }
+    fn __neg__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Bound::new(py, PyTensor::new(self.v.value()))?.call_method0("__neg__")
+    }
+
     fn assign(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let t = to_tensor(value, Some(self.v.data().dtype().name()))?;
         Ok(self.v.assign(&t)?)
@@ -361,6 +454,18 @@ impl PyVariable {
             self.v.shape(),
             self.v.trainable()
         )
+    }
+}
+
+impl PyVariable {
+    /// Applies the Tensor method `name` to the current value (recorded for gradients).
+    fn delegate<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        arg: Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        Bound::new(py, PyTensor::new(self.v.value()))?.call_method1(name, (arg,))
     }
 }
 

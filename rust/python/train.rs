@@ -16,7 +16,10 @@ fn source(s: (isize, usize)) -> Source {
     if s.0 < 0 {
         Source::Input(s.1)
     } else {
-        Source::Node { node: s.0 as usize, output: s.1 }
+        Source::Node {
+            node: s.0 as usize,
+            output: s.1,
+        }
     }
 }
 
@@ -30,25 +33,50 @@ pub struct PyGraph {
 #[pymethods]
 impl PyGraph {
     #[new]
-    fn new(nodes: Vec<(PyRef<'_, PyLayer>, Vec<(isize, usize)>)>, num_inputs: usize, outputs: Vec<(isize, usize)>) -> PyResult<Self> {
+    fn new(
+        nodes: Vec<(PyRef<'_, PyLayer>, Vec<(isize, usize)>)>,
+        num_inputs: usize,
+        outputs: Vec<(isize, usize)>,
+    ) -> PyResult<Self> {
         let nodes = nodes
             .into_iter()
-            .map(|(l, ins)| GraphNode { layer: l.layer.clone(), inputs: ins.into_iter().map(source).collect() })
+            .map(|(l, ins)| GraphNode {
+                layer: l.layer.clone(),
+                inputs: ins.into_iter().map(source).collect(),
+            })
             .collect();
-        Ok(PyGraph { g: Arc::new(Graph::new(nodes, num_inputs, outputs.into_iter().map(source).collect())?) })
+        Ok(PyGraph {
+            g: Arc::new(Graph::new(
+                nodes,
+                num_inputs,
+                outputs.into_iter().map(source).collect(),
+            )?),
+        })
     }
 
     /// Runs the graph eagerly (recording gradients when they are enabled).
     #[pyo3(signature = (inputs, training=false))]
-    fn forward(&self, py: Python<'_>, inputs: Vec<Bound<'_, PyAny>>, training: bool) -> PyResult<Vec<PyTensor>> {
-        let xs = inputs.iter().map(|x| to_tensor(x, None)).collect::<PyResult<Vec<_>>>()?;
+    fn forward(
+        &self,
+        py: Python<'_>,
+        inputs: Vec<Bound<'_, PyAny>>,
+        training: bool,
+    ) -> PyResult<Vec<PyTensor>> {
+        let xs = inputs
+            .iter()
+            .map(|x| to_tensor(x, None))
+            .collect::<PyResult<Vec<_>>>()?;
         let g = self.g.clone();
         let outs = py.detach(|| g.forward(&xs, &mut Context::new(training)))?;
         Ok(outs.into_iter().map(PyTensor::new).collect())
     }
 
     fn variables(&self) -> Vec<PyVariable> {
-        self.g.variables().into_iter().map(|v| PyVariable { v }).collect()
+        self.g
+            .variables()
+            .into_iter()
+            .map(|v| PyVariable { v })
+            .collect()
     }
 }
 
@@ -73,11 +101,17 @@ fn with_hook<R: Send>(
             last = Instant::now();
             Python::attach(|py| {
                 let r = py.check_signals().and_then(|_| match &hook {
-                    Some(h) => h.call1(py, (step, loss)).and_then(|r| r.bind(py).is_truthy()),
+                    Some(h) => h
+                        .call1(py, (step, loss))
+                        .and_then(|r| r.bind(py).is_truthy()),
                     None => Ok(false),
                 });
                 match r {
-                    Ok(stop) => Ok(if stop { Control::Stop } else { Control::Continue }),
+                    Ok(stop) => Ok(if stop {
+                        Control::Stop
+                    } else {
+                        Control::Continue
+                    }),
                     Err(e) => {
                         pending = Some(e);
                         Err(Error::Runtime("interrupted by a Python exception".into()))
@@ -126,10 +160,16 @@ impl PyTrainer {
         Ok(PyTrainer {
             c: Arc::new(Compiled {
                 graph: graph.g.clone(),
-                losses: losses.into_iter().map(|l| l.map(|l| l.loss.clone())).collect(),
+                losses: losses
+                    .into_iter()
+                    .map(|l| l.map(|l| l.loss.clone()))
+                    .collect(),
                 loss_weights,
                 optimizer: optimizer.map(|o| o.opt.clone()),
-                metrics: metrics.into_iter().map(|ms| ms.into_iter().map(|m| m.metric.clone()).collect()).collect(),
+                metrics: metrics
+                    .into_iter()
+                    .map(|ms| ms.into_iter().map(|m| m.metric.clone()).collect())
+                    .collect(),
             }),
         })
     }
@@ -150,9 +190,17 @@ impl PyTrainer {
         every_batch: bool,
         interval: f64,
     ) -> PyResult<f64> {
-        let data = Dataset { x: tensors(&x)?, y: tensors(&y)?, sample_weight: sample_weight.map(|w| to_tensor(&w, Some("float32"))).transpose()? };
+        let data = Dataset {
+            x: tensors(&x)?,
+            y: tensors(&y)?,
+            sample_weight: sample_weight
+                .map(|w| to_tensor(&w, Some("float32")))
+                .transpose()?,
+        };
         let c = self.c.clone();
-        with_hook(py, hook, every_batch, interval, move |h| c.train_epoch(&data, batch_size, shuffle, steps, h))
+        with_hook(py, hook, every_batch, interval, move |h| {
+            c.train_epoch(&data, batch_size, shuffle, steps, h)
+        })
     }
 
     /// Mean loss over the data in inference mode (metrics updated).
@@ -170,31 +218,65 @@ impl PyTrainer {
         every_batch: bool,
         interval: f64,
     ) -> PyResult<f64> {
-        let data = Dataset { x: tensors(&x)?, y: tensors(&y)?, sample_weight: sample_weight.map(|w| to_tensor(&w, Some("float32"))).transpose()? };
+        let data = Dataset {
+            x: tensors(&x)?,
+            y: tensors(&y)?,
+            sample_weight: sample_weight
+                .map(|w| to_tensor(&w, Some("float32")))
+                .transpose()?,
+        };
         let c = self.c.clone();
-        with_hook(py, hook, every_batch, interval, move |h| c.evaluate(&data, batch_size, steps, h))
+        with_hook(py, hook, every_batch, interval, move |h| {
+            c.evaluate(&data, batch_size, steps, h)
+        })
     }
 
     /// One optimizer step on exactly these arrays; returns the loss.
     #[pyo3(signature = (x, y, sample_weight=None))]
-    fn train_on_batch(&self, py: Python<'_>, x: Vec<Bound<'_, PyAny>>, y: Vec<Bound<'_, PyAny>>, sample_weight: Option<Bound<'_, PyAny>>) -> PyResult<f32> {
+    fn train_on_batch(
+        &self,
+        py: Python<'_>,
+        x: Vec<Bound<'_, PyAny>>,
+        y: Vec<Bound<'_, PyAny>>,
+        sample_weight: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<f32> {
         let (x, y) = (tensors(&x)?, tensors(&y)?);
-        let sw = sample_weight.map(|w| to_tensor(&w, Some("float32"))).transpose()?;
+        let sw = sample_weight
+            .map(|w| to_tensor(&w, Some("float32")))
+            .transpose()?;
         let c = self.c.clone();
         Ok(py.detach(|| {
-            Dataset { x: x.clone(), y: y.clone(), sample_weight: sw.clone() }.len()?;
+            Dataset {
+                x: x.clone(),
+                y: y.clone(),
+                sample_weight: sw.clone(),
+            }
+            .len()?;
             c.train_batch(&x, &y, sw.as_ref())
         })?)
     }
 
     /// The loss on exactly these arrays (metrics updated).
     #[pyo3(signature = (x, y, sample_weight=None))]
-    fn test_on_batch(&self, py: Python<'_>, x: Vec<Bound<'_, PyAny>>, y: Vec<Bound<'_, PyAny>>, sample_weight: Option<Bound<'_, PyAny>>) -> PyResult<f32> {
+    fn test_on_batch(
+        &self,
+        py: Python<'_>,
+        x: Vec<Bound<'_, PyAny>>,
+        y: Vec<Bound<'_, PyAny>>,
+        sample_weight: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<f32> {
         let (x, y) = (tensors(&x)?, tensors(&y)?);
-        let sw = sample_weight.map(|w| to_tensor(&w, Some("float32"))).transpose()?;
+        let sw = sample_weight
+            .map(|w| to_tensor(&w, Some("float32")))
+            .transpose()?;
         let c = self.c.clone();
         Ok(py.detach(|| {
-            Dataset { x: x.clone(), y: y.clone(), sample_weight: sw.clone() }.len()?;
+            Dataset {
+                x: x.clone(),
+                y: y.clone(),
+                sample_weight: sw.clone(),
+            }
+            .len()?;
             c.test_batch(&x, &y, sw.as_ref())
         })?)
     }
@@ -218,7 +300,9 @@ fn predict<'py>(
 ) -> PyResult<Vec<Bound<'py, PyAny>>> {
     let xs = tensors(&x)?;
     let g = graph.g.clone();
-    let outs = with_hook(py, hook, every_batch, interval, move |h| train::predict(&g, &xs, batch_size, &mut |s| h(s, 0.0)))?;
+    let outs = with_hook(py, hook, every_batch, interval, move |h| {
+        train::predict(&g, &xs, batch_size, &mut |s| h(s, 0.0))
+    })?;
     outs.iter().map(|t| to_numpy(py, t)).collect()
 }
 

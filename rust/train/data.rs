@@ -16,14 +16,19 @@ pub fn gather_rows(t: &Tensor, idx: &[usize]) -> Result<Tensor> {
     if t.is_contiguous() && idx.windows(2).all(|w| w[1] == w[0] + 1) {
         if let Some(&first) = idx.first() {
             if first + idx.len() > n {
-                return Err(value_err!("batch rows {first}..{} exceed the {n} samples", first + idx.len()));
+                return Err(value_err!(
+                    "batch rows {first}..{} exceed the {n} samples",
+                    first + idx.len()
+                ));
             }
             let strides = crate::tensor::contiguous_strides(&shape);
             return Ok(t.view(&shape, &strides, t.offset() + first * row));
         }
     }
     if let Some(&bad) = idx.iter().find(|&&i| i >= n) {
-        return Err(value_err!("sample index {bad} is out of range for {n} samples"));
+        return Err(value_err!(
+            "sample index {bad} is out of range for {n} samples"
+        ));
     }
     let t = t.contiguous_data();
     Ok(match &**t.storage() {

@@ -37,7 +37,9 @@ impl Graph {
         let check = |s: &Source, before: usize| match *s {
             Source::Input(i) if i < num_inputs => Ok(()),
             Source::Node { node, .. } if node < before => Ok(()),
-            _ => Err(value_err!("graph: source {s:?} does not refer to an input or an earlier layer call")),
+            _ => Err(value_err!(
+                "graph: source {s:?} does not refer to an input or an earlier layer call"
+            )),
         };
         for (i, n) in nodes.iter().enumerate() {
             for s in &n.inputs {
@@ -53,7 +55,12 @@ impl Graph {
                 layers.push(n.layer.clone());
             }
         }
-        Ok(Graph { nodes, num_inputs, outputs, layers })
+        Ok(Graph {
+            nodes,
+            num_inputs,
+            outputs,
+            layers,
+        })
     }
 
     pub fn num_inputs(&self) -> usize {
@@ -71,19 +78,32 @@ impl Graph {
     /// Runs the graph. Intermediate results are dropped once no later node needs them.
     pub fn forward(&self, inputs: &[Tensor], ctx: &mut Context) -> Result<Vec<Tensor>> {
         if inputs.len() != self.num_inputs {
-            return Err(value_err!("model expects {} input(s), got {}", self.num_inputs, inputs.len()));
+            return Err(value_err!(
+                "model expects {} input(s), got {}",
+                self.num_inputs,
+                inputs.len()
+            ));
         }
         let mut results: Vec<Vec<Tensor>> = Vec::with_capacity(self.nodes.len());
         let fetch = |results: &Vec<Vec<Tensor>>, s: &Source| -> Result<Tensor> {
             match *s {
                 Source::Input(i) => Ok(inputs[i].clone()),
-                Source::Node { node, output } => results[node].get(output).cloned().ok_or_else(|| {
-                    value_err!("layer '{}' has no output {output}", self.nodes[node].layer.name())
-                }),
+                Source::Node { node, output } => {
+                    results[node].get(output).cloned().ok_or_else(|| {
+                        value_err!(
+                            "layer '{}' has no output {output}",
+                            self.nodes[node].layer.name()
+                        )
+                    })
+                }
             }
         };
         for node in &self.nodes {
-            let xs = node.inputs.iter().map(|s| fetch(&results, s)).collect::<Result<Vec<_>>>()?;
+            let xs = node
+                .inputs
+                .iter()
+                .map(|s| fetch(&results, s))
+                .collect::<Result<Vec<_>>>()?;
             results.push(node.layer.call(&xs, ctx)?);
         }
         self.outputs.iter().map(|s| fetch(&results, s)).collect()
@@ -103,7 +123,10 @@ impl Graph {
     }
 
     pub fn trainable_variables(&self) -> Vec<Variable> {
-        self.variables().into_iter().filter(|v| v.trainable()).collect()
+        self.variables()
+            .into_iter()
+            .filter(|v| v.trainable())
+            .collect()
     }
 
     /// The sum of all layers' weight penalties, if any layer has one.

@@ -40,9 +40,20 @@ pub struct Dataset {
 impl Dataset {
     /// The number of samples, after checking that every array has it.
     pub fn len(&self) -> Result<usize> {
-        let first = self.x.first().ok_or_else(|| value_err!("fit: no input arrays were given"))?;
-        let n = *first.shape().first().ok_or_else(|| value_err!("fit: inputs must have a batch dimension, got a scalar"))?;
-        let all = self.x.iter().map(|t| ("x", t)).chain(self.y.iter().map(|t| ("y", t))).chain(self.sample_weight.iter().map(|t| ("sample_weight", t)));
+        let first = self
+            .x
+            .first()
+            .ok_or_else(|| value_err!("fit: no input arrays were given"))?;
+        let n = *first
+            .shape()
+            .first()
+            .ok_or_else(|| value_err!("fit: inputs must have a batch dimension, got a scalar"))?;
+        let all = self
+            .x
+            .iter()
+            .map(|t| ("x", t))
+            .chain(self.y.iter().map(|t| ("y", t)))
+            .chain(self.sample_weight.iter().map(|t| ("sample_weight", t)));
         for (what, t) in all {
             if t.shape().first() != Some(&n) {
                 return Err(value_err!(
@@ -58,8 +69,19 @@ impl Dataset {
     }
 
     fn batch(&self, idx: &[usize]) -> Result<(Vec<Tensor>, Vec<Tensor>, Option<Tensor>)> {
-        let g = |v: &Vec<Tensor>| v.iter().map(|t| gather_rows(t, idx)).collect::<Result<Vec<_>>>();
-        Ok((g(&self.x)?, g(&self.y)?, self.sample_weight.as_ref().map(|w| gather_rows(w, idx)).transpose()?))
+        let g = |v: &Vec<Tensor>| {
+            v.iter()
+                .map(|t| gather_rows(t, idx))
+                .collect::<Result<Vec<_>>>()
+        };
+        Ok((
+            g(&self.x)?,
+            g(&self.y)?,
+            self.sample_weight
+                .as_ref()
+                .map(|w| gather_rows(w, idx))
+                .transpose()?,
+        ))
     }
 }
 
@@ -95,15 +117,29 @@ pub enum Control {
 impl Compiled {
     /// The total loss of a batch: the weighted losses of the outputs plus the layers'
     /// regularization and activity losses (Keras's `compute_loss`).
-    fn total_loss(&self, y: &[Tensor], outs: &[Tensor], sw: Option<&Tensor>, ctx: &mut Context) -> Result<Tensor> {
+    fn total_loss(
+        &self,
+        y: &[Tensor],
+        outs: &[Tensor],
+        sw: Option<&Tensor>,
+        ctx: &mut Context,
+    ) -> Result<Tensor> {
         if y.len() != self.losses.iter().filter(|l| l.is_some()).count() && y.len() != outs.len() {
-            return Err(value_err!("the model has {} output(s) but {} target array(s) were given", outs.len(), y.len()));
+            return Err(value_err!(
+                "the model has {} output(s) but {} target array(s) were given",
+                outs.len(),
+                y.len()
+            ));
         }
         let mut total: Option<Tensor> = None;
         let mut yi = 0;
         for (i, out) in outs.iter().enumerate() {
-            let Some(loss) = &self.losses[i] else { continue };
-            let target = y.get(yi).ok_or_else(|| value_err!("no target array for model output {i}"))?;
+            let Some(loss) = &self.losses[i] else {
+                continue;
+            };
+            let target = y
+                .get(yi)
+                .ok_or_else(|| value_err!("no target array for model output {i}"))?;
             yi += 1;
             let mut l = losses::compute(loss.as_ref(), target, out, sw)?;
             if self.loss_weights[i] != 1.0 {
@@ -114,7 +150,9 @@ impl Compiled {
                 None => l,
             });
         }
-        let mut total = total.ok_or_else(|| value_err!("the model was compiled without a loss; pass loss= to compile()"))?;
+        let mut total = total.ok_or_else(|| {
+            value_err!("the model was compiled without a loss; pass loss= to compile()")
+        })?;
         if let Some(r) = self.graph.regularization()? {
             total = ops::add(&total, &r)?;
         }
@@ -144,7 +182,9 @@ impl Compiled {
 
     /// One optimizer step on a batch; returns the batch loss.
     pub fn train_batch(&self, x: &[Tensor], y: &[Tensor], sw: Option<&Tensor>) -> Result<f32> {
-        let optimizer = self.optimizer.as_ref().ok_or_else(|| value_err!("the model must be compiled with an optimizer before training"))?;
+        let optimizer = self.optimizer.as_ref().ok_or_else(|| {
+            value_err!("the model must be compiled with an optimizer before training")
+        })?;
         let mut ctx = Context::new(true);
         let outs = self.graph.forward(x, &mut ctx)?;
         let total = self.total_loss(y, &outs, sw, &mut ctx)?;
@@ -192,7 +232,11 @@ impl Compiled {
         let order = epoch_order(n, shuffle, &mut crate::random::rng());
         let mut tracker = LossTracker::default();
         self.reset_metrics();
-        for (step, idx) in order.chunks(batch_size).take(steps.unwrap_or(usize::MAX)).enumerate() {
+        for (step, idx) in order
+            .chunks(batch_size)
+            .take(steps.unwrap_or(usize::MAX))
+            .enumerate()
+        {
             let (x, y, sw) = data.batch(idx)?;
             let loss = self.train_batch(&x, &y, sw.as_ref())?;
             tracker.update(loss, idx.len());
@@ -215,7 +259,11 @@ impl Compiled {
         let order: Vec<usize> = (0..n).collect();
         let mut tracker = LossTracker::default();
         self.reset_metrics();
-        for (step, idx) in order.chunks(batch_size.max(1)).take(steps.unwrap_or(usize::MAX)).enumerate() {
+        for (step, idx) in order
+            .chunks(batch_size.max(1))
+            .take(steps.unwrap_or(usize::MAX))
+            .enumerate()
+        {
             let (x, y, sw) = data.batch(idx)?;
             tracker.update(self.test_batch(&x, &y, sw.as_ref())?, idx.len());
             if on_batch(step, tracker.result())? == Control::Stop {
@@ -233,7 +281,11 @@ pub fn predict(
     batch_size: usize,
     on_batch: &mut dyn FnMut(usize) -> Result<Control>,
 ) -> Result<Vec<Tensor>> {
-    let data = Dataset { x: x.to_vec(), y: Vec::new(), sample_weight: None };
+    let data = Dataset {
+        x: x.to_vec(),
+        y: Vec::new(),
+        sample_weight: None,
+    };
     let n = data.len()?;
     let _ng = NoGrad::new();
     let mut parts: Vec<Vec<Vec<f32>>> = vec![Vec::new(); graph.num_outputs()];
@@ -241,7 +293,10 @@ pub fn predict(
     let order: Vec<usize> = (0..n).collect();
     let mut done = 0;
     for (step, idx) in order.chunks(batch_size.max(1)).enumerate() {
-        let xb = x.iter().map(|t| gather_rows(t, idx)).collect::<Result<Vec<_>>>()?;
+        let xb = x
+            .iter()
+            .map(|t| gather_rows(t, idx))
+            .collect::<Result<Vec<_>>>()?;
         let outs = graph.forward(&xb, &mut Context::new(false))?;
         for (i, o) in outs.iter().enumerate() {
             shapes[i] = o.shape().to_vec();
@@ -257,7 +312,9 @@ pub fn predict(
         .zip(shapes)
         .map(|(p, mut s)| {
             if s.is_empty() {
-                return Err(value_err!("predict: the model produced a scalar; outputs need a batch dimension"));
+                return Err(value_err!(
+                    "predict: the model produced a scalar; outputs need a batch dimension"
+                ));
             }
             s[0] = done;
             Tensor::from_f32(p.concat(), &s)

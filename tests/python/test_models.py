@@ -59,7 +59,7 @@ def test_summary_lists_layers_and_params(capsys):
 def test_fit_learns_and_returns_history():
     x, y = blobs()
     m = mlp()
-    m.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    m.compile(optimizer=em.optimizers.Adam(0.02), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     hist = m.fit(x, y, epochs=15, batch_size=32, validation_split=0.2, verbose=0)
     assert set(hist.history) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert hist.history["loss"][-1] < hist.history["loss"][0]
@@ -148,7 +148,7 @@ class Scale(layers.Layer):
 def test_custom_layer_trains_through_the_eager_driver():
     x, y = blobs(256)
     m = em.Sequential([em.Input(shape=(4,)), Scale(), layers.Dense(3, activation="softmax")])
-    m.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    m.compile(optimizer=em.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     assert not m._uses_graph_driver()
     w0 = m.layers[0].get_weights()[0].copy()
     h = m.fit(x, y, epochs=10, verbose=0)
@@ -174,7 +174,7 @@ def test_overridden_train_step_works_with_fit_and_callbacks():
     out = layers.Dense(3, activation="softmax")(layers.Dense(8, activation="relu")(inp))
     m = Custom(inp, out)
     x, y = blobs(96)
-    m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    m.compile(optimizer=em.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy")
     epochs = []
     cb = em.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: epochs.append(logs["loss"]))
     m.fit(x, y, epochs=3, batch_size=32, callbacks=[cb], verbose=0)

@@ -38,8 +38,13 @@ class ProgbarLogger(Callback):
         self.last_batch = batch
         self.progbar.update(batch + 1, self._values(batch, logs))
 
+    def _final_step(self):
+        """The batch count to show when done: all steps, unless training stopped early."""
+        stopped = self.model is not None and self.model.stop_training
+        return max(self.progbar.seen_steps if stopped else (self.params.get("steps") or self.progbar.seen_steps), 1)
+
     def on_epoch_end(self, epoch, logs=None):
-        steps = max(self.progbar.seen_steps, 1)
+        steps = self._final_step()
         self.progbar.update(steps, self._values(steps - 1, logs), finalize=True)
 
     def on_test_begin(self, logs=None):
@@ -49,7 +54,7 @@ class ProgbarLogger(Callback):
         self.progbar.update(batch + 1, self._values(batch, logs))
 
     def on_test_end(self, logs=None):
-        steps = max(self.progbar.seen_steps, 1)
+        steps = self._final_step()
         self.progbar.update(steps, self._values(steps - 1, logs), finalize=True)
 
     def on_predict_begin(self, logs=None):
@@ -59,7 +64,7 @@ class ProgbarLogger(Callback):
         self.progbar.update(batch + 1)
 
     def on_predict_end(self, logs=None):
-        self.progbar.update(self.progbar.seen_steps, finalize=True)
+        self.progbar.update(self._final_step(), finalize=True)
 
 
 def _visible(logs):

@@ -25,6 +25,8 @@ def to_arrays(x, input_dtypes=None, what="x"):
         a = np.asarray(a)
         if a.dtype == object:
             raise TypeError(f"{what}: cannot use an array of Python objects (dtype=object) as model data")
+        if a.ndim == 0:
+            raise ValueError(f"{what}: expected an array with a batch dimension, got a scalar")
         want = (input_dtypes[i] if input_dtypes and i < len(input_dtypes) else None) or "float32"
         if want.startswith("int") and a.dtype.kind in "iub":
             a = np.ascontiguousarray(a, dtype=np.int64)
@@ -32,8 +34,6 @@ def to_arrays(x, input_dtypes=None, what="x"):
             raise TypeError(f"{what}: this model input expects integer ids ({want}), got a float array")
         else:
             a = np.ascontiguousarray(a, dtype=np.float32)
-        if a.ndim == 0:
-            raise ValueError(f"{what}: expected an array with a batch dimension, got a scalar")
         out.append(a)
     return out
 
@@ -45,9 +45,9 @@ def targets_to_arrays(y):
         if isinstance(a, (_native.Tensor, _native.Variable)):
             a = a.numpy()
         a = np.asarray(a)
-        a = np.ascontiguousarray(a, dtype=np.int64 if a.dtype.kind in "iub" else np.float32)
         if a.ndim == 0:
             raise ValueError("y: expected an array with a batch dimension, got a scalar")
+        a = np.ascontiguousarray(a, dtype=np.int64 if a.dtype.kind in "iub" else np.float32)
         out.append(a)
     return out
 

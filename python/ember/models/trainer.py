@@ -69,7 +69,7 @@ class Trainer:
             losses = list(loss)
         else:
             losses = [loss] * n if loss is not None else [None] * n
-        self._losses_resolved = [self._L.get(x) if x is not None else None for x in losses]
+        self._losses_resolved = [self._L.resolve(x) if x is not None else None for x in losses]
         lw = self._loss_weights_arg
         if isinstance(lw, dict):
             lw = [float(lw.get(k, 1.0)) for k in names]
@@ -105,8 +105,7 @@ class Trainer:
     def _uses_graph_driver(self):
         if self.run_eagerly or type(self).train_step is not Trainer.train_step:
             return False
-        graph = getattr(self, "_graph", None)
-        if graph is None or type(self).call is not _model_call():
+        if not self._runs_its_graph():
             return False
         if any(lo is not None and getattr(lo, "_native", None) is None for lo in self._losses_resolved):
             return False
@@ -115,6 +114,13 @@ class Trainer:
         if getattr(self.optimizer, "_native", None) is None or getattr(self.optimizer, "_python_schedule", False):
             return False
         return self._native_graph() is not None
+
+    def _runs_its_graph(self):
+        """True when calling the model is exactly running its functional graph: ember's own
+        Model/Sequential (a user subclass may override ``call``)."""
+        cls = type(self)
+        own_call = cls.call is _model_call() or cls.__module__.startswith("ember.")
+        return getattr(self, "_graph", None) is not None and own_call
 
     def _native_graph(self):
         if getattr(self, "_native_graph_cache", None) is None:
@@ -363,9 +369,8 @@ class Trainer:
         cbs = CallbackList(callbacks, add_progbar=_verbose(verbose) != 0, model=self, verbose=_verbose(verbose),
                            epochs=1, steps=nsteps, mode="predict")
         cbs.on_predict_begin()
-        graph = self._native_graph() if (getattr(self, "_graph", None) is not None
-                                         and type(self).call is _model_call()
-                                         and type(self).predict_step is Trainer.predict_step) else None
+        use_graph = self._runs_its_graph() and type(self).predict_step is Trainer.predict_step
+        graph = self._native_graph() if use_graph else None
         if graph is not None:
             hook = self._batch_hook(cbs, "predict")
             outs = _native.predict(graph, D.to_tensors(xs), batch_size, hook, cbs.needs_every_batch("predict"), 0.1)
