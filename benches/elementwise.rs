@@ -1,5 +1,6 @@
 //! Elementwise ops on 1M float32 elements: `cargo bench --bench elementwise`.
 //! Throughput is in elements/s. Threads: the ember pool's default, or `EMBER_NUM_THREADS`.
+#![allow(clippy::excessive_precision, clippy::type_complexity)] // reference values and kernel tables
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ember::{ops, Result, Tensor};
 use std::hint::black_box;

@@ -1,5 +1,6 @@
 //! Metrics: values of Keras's documented examples, accumulation over several weighted
 //! batches, reset, resolution of "accuracy", bad inputs.
+#![allow(clippy::excessive_precision, clippy::type_complexity)] // reference values and kernel tables
 use ember::nn::losses::{Config, Param};
 use ember::nn::metrics::{self, Metric};
 use ember::Tensor;

@@ -3,7 +3,7 @@
 use ember::autograd::Variable;
 use ember::nn::losses::{Loss, Reduction};
 use ember::nn::{Context, Layer};
-use ember::optim::{self, Config, Optimizer};
+use ember::optim::{self, Config};
 use ember::train::{Compiled, Control, Dataset, Graph, GraphNode, Source};
 use ember::{ops, Result, Tensor};
 use parking_lot::Mutex;

@@ -23,6 +23,9 @@ fn source(s: (isize, usize)) -> Source {
     }
 }
 
+/// A layer call as Python describes it: the layer and its input sources.
+type NodeSpec<'py> = (PyRef<'py, PyLayer>, Vec<(isize, usize)>);
+
 /// A model compiled into a graph of built-in layers. Sources are `(-1, i)` for model
 /// input i and `(node, output)` for an earlier layer call.
 #[pyclass(name = "Graph", module = "ember._native", frozen)]
@@ -34,7 +37,7 @@ pub struct PyGraph {
 impl PyGraph {
     #[new]
     fn new(
-        nodes: Vec<(PyRef<'_, PyLayer>, Vec<(isize, usize)>)>,
+        nodes: Vec<NodeSpec<'_>>,
         num_inputs: usize,
         outputs: Vec<(isize, usize)>,
     ) -> PyResult<Self> {
@@ -251,7 +254,7 @@ impl PyTrainer {
                 y: y.clone(),
                 sample_weight: sw.clone(),
             }
-            .len()?;
+            .num_samples()?;
             c.train_batch(&x, &y, sw.as_ref())
         })?)
     }
@@ -276,7 +279,7 @@ impl PyTrainer {
                 y: y.clone(),
                 sample_weight: sw.clone(),
             }
-            .len()?;
+            .num_samples()?;
             c.test_batch(&x, &y, sw.as_ref())
         })?)
     }

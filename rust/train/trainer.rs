@@ -39,7 +39,7 @@ pub struct Dataset {
 
 impl Dataset {
     /// The number of samples, after checking that every array has it.
-    pub fn len(&self) -> Result<usize> {
+    pub fn num_samples(&self) -> Result<usize> {
         let first = self
             .x
             .first()
@@ -227,7 +227,7 @@ impl Compiled {
         steps: Option<usize>,
         on_batch: &mut dyn FnMut(usize, f64) -> Result<Control>,
     ) -> Result<f64> {
-        let n = data.len()?;
+        let n = data.num_samples()?;
         let batch_size = batch_size.max(1);
         let order = epoch_order(n, shuffle, &mut crate::random::rng());
         let mut tracker = LossTracker::default();
@@ -255,7 +255,7 @@ impl Compiled {
         steps: Option<usize>,
         on_batch: &mut dyn FnMut(usize, f64) -> Result<Control>,
     ) -> Result<f64> {
-        let n = data.len()?;
+        let n = data.num_samples()?;
         let order: Vec<usize> = (0..n).collect();
         let mut tracker = LossTracker::default();
         self.reset_metrics();
@@ -286,7 +286,7 @@ pub fn predict(
         y: Vec::new(),
         sample_weight: None,
     };
-    let n = data.len()?;
+    let n = data.num_samples()?;
     let _ng = NoGrad::new();
     let mut parts: Vec<Vec<Vec<f32>>> = vec![Vec::new(); graph.num_outputs()];
     let mut shapes: Vec<Vec<usize>> = vec![Vec::new(); graph.num_outputs()];

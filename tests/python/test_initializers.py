@@ -2,9 +2,10 @@
 
 import math
 
-import ember
 import numpy as np
 import pytest
+
+import ember
 from ember import initializers
 
 SHAPE = (400, 600)  # fan_in 400, fan_out 600

@@ -3,9 +3,10 @@ configs round-trip, training/inference behaviour, and errors that name the layer
 
 import math
 
-import ember
 import numpy as np
 import pytest
+
+import ember
 from ember import activations, layers, regularizers
 
 RNG = np.random.default_rng(0)

@@ -1,8 +1,9 @@
 """ember.losses against float64 numpy references of Keras 3's formulas: values, reductions,
 sample weights, gradients through GradientTape, identifiers, configs and bad inputs."""
-import ember
 import numpy as np
 import pytest
+
+import ember
 from ember import losses
 
 EPS = 1e-7

@@ -1,8 +1,9 @@
 """ember.metrics against Keras's documented values and numpy references: accumulation over
 weighted batches, reset, configs, identifiers, "accuracy" resolution and bad inputs."""
-import ember
 import numpy as np
 import pytest
+
+import ember
 from ember import metrics
 
 RNG = np.random.default_rng(1)

@@ -1,9 +1,10 @@
 """ember.ops elementwise math, activations, softmax and ember.random against numpy."""
 import math
 
-import ember
 import numpy as np
 import pytest
+
+import ember
 from ember import ops
 
 RNG = np.random.default_rng(0)

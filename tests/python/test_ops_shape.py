@@ -1,8 +1,9 @@
 """Reductions, shape ops and indexing of ember.ops against numpy references: odd shapes,
 non-contiguous inputs, negative axes, empty dimensions, gradients and bad inputs."""
-import ember
 import numpy as np
 import pytest
+
+import ember
 from ember import ops
 
 RNG = np.random.default_rng(0)

@@ -4,9 +4,10 @@ import threading
 import time
 import warnings
 
-import ember
 import numpy as np
 import pytest
+
+import ember
 from ember import optimizers
 from ember.optimizers import schedules
 

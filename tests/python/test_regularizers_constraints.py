@@ -1,8 +1,9 @@
 """Regularizers and constraints: values against numpy, gradients, names and configs."""
 
-import ember
 import numpy as np
 import pytest
+
+import ember
 from ember import constraints, regularizers
 
 W = np.array([[3.0, -1.0], [4.0, 2.0], [0.0, -2.0]], dtype=np.float32)  # column norms 5 and 3

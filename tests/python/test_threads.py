@@ -7,9 +7,10 @@ import sys
 import time
 import warnings
 
-import ember
 import numpy as np
 import pytest
+
+import ember
 
 RNG = np.random.default_rng(0)
 A = RNG.standard_normal((512, 300), dtype=np.float32)

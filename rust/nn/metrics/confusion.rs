@@ -64,6 +64,9 @@ pub fn linear_thresholds(n: usize) -> Vec<f32> {
 
 /// Confusion counts at each threshold (and label, for multi-label AUC), accumulated over
 /// batches with sample weights.
+/// Flattened labels, predictions, optional weights, and the number of classes.
+type Prepared = (Vec<f32>, Vec<f32>, Option<Vec<f32>>, usize);
+
 pub struct Confusion {
     name: String,
     output: Output,
@@ -152,7 +155,7 @@ impl Confusion {
         y_true: &Tensor,
         y_pred: &Tensor,
         sample_weight: Option<&Tensor>,
-    ) -> Result<(Vec<f32>, Vec<f32>, Option<Vec<f32>>, usize)> {
+    ) -> Result<Prepared> {
         let op = self.name.as_str();
         if y_pred.numel() == 0 {
             return Err(value_err!(
