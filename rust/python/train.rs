@@ -134,6 +134,22 @@ fn tensors(xs: &[Bound<'_, PyAny>]) -> PyResult<Vec<Tensor>> {
     xs.iter().map(|x| to_tensor(x, None)).collect()
 }
 
+fn sample_weights(w: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Tensor>> {
+    w.map(|w| to_tensor(w, Some("float32"))).transpose()
+}
+
+fn dataset(
+    x: &[Bound<'_, PyAny>],
+    y: &[Bound<'_, PyAny>],
+    w: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Dataset> {
+    Ok(Dataset {
+        x: tensors(x)?,
+        y: tensors(y)?,
+        sample_weight: sample_weights(w)?,
+    })
+}
+
 /// A compiled model: graph, per-output losses and weights, optimizer and metrics.
 #[pyclass(name = "Trainer", module = "ember._native", frozen)]
 pub struct PyTrainer {
@@ -193,13 +209,7 @@ impl PyTrainer {
         every_batch: bool,
         interval: f64,
     ) -> PyResult<f64> {
-        let data = Dataset {
-            x: tensors(&x)?,
-            y: tensors(&y)?,
-            sample_weight: sample_weight
-                .map(|w| to_tensor(&w, Some("float32")))
-                .transpose()?,
-        };
+        let data = dataset(&x, &y, sample_weight.as_ref())?;
         let c = self.c.clone();
         with_hook(py, hook, every_batch, interval, move |h| {
             c.train_epoch(&data, batch_size, shuffle, steps, h)
@@ -221,13 +231,7 @@ impl PyTrainer {
         every_batch: bool,
         interval: f64,
     ) -> PyResult<f64> {
-        let data = Dataset {
-            x: tensors(&x)?,
-            y: tensors(&y)?,
-            sample_weight: sample_weight
-                .map(|w| to_tensor(&w, Some("float32")))
-                .transpose()?,
-        };
+        let data = dataset(&x, &y, sample_weight.as_ref())?;
         let c = self.c.clone();
         with_hook(py, hook, every_batch, interval, move |h| {
             c.evaluate(&data, batch_size, steps, h)
@@ -244,9 +248,7 @@ impl PyTrainer {
         sample_weight: Option<Bound<'_, PyAny>>,
     ) -> PyResult<f32> {
         let (x, y) = (tensors(&x)?, tensors(&y)?);
-        let sw = sample_weight
-            .map(|w| to_tensor(&w, Some("float32")))
-            .transpose()?;
+        let sw = sample_weights(sample_weight.as_ref())?;
         let c = self.c.clone();
         Ok(py.detach(|| {
             Dataset {
@@ -269,9 +271,7 @@ impl PyTrainer {
         sample_weight: Option<Bound<'_, PyAny>>,
     ) -> PyResult<f32> {
         let (x, y) = (tensors(&x)?, tensors(&y)?);
-        let sw = sample_weight
-            .map(|w| to_tensor(&w, Some("float32")))
-            .transpose()?;
+        let sw = sample_weights(sample_weight.as_ref())?;
         let c = self.c.clone();
         Ok(py.detach(|| {
             Dataset {
