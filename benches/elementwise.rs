@@ -1,8 +1,10 @@
-//! Elementwise ops on 1M float32 elements: `cargo bench --bench elementwise`.
+//! Elementwise ops, softmax and an Adam step on 1M float32 elements:
+//! `cargo bench --bench elementwise`.
 //! Throughput is in elements/s. Threads: the ember pool's default, or `EMBER_NUM_THREADS`.
 #![allow(clippy::excessive_precision, clippy::type_complexity)] // reference values and kernel tables
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ember::{ops, Result, Tensor};
+use ember::optim::{self, Optimizer};
+use ember::{ops, Result, Tensor, Variable};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -73,8 +75,31 @@ fn unary(c: &mut Criterion) {
     g.finish();
 }
 
-// Softmax over the last axis of [1000, 1000] and one Adam step over 1M parameters go
-// here, as `fn softmax(c: &mut Criterion)` and `fn adam_step(c: &mut Criterion)` (use
-// `group(c, ...)`), added to `criterion_group!` below, with their ops.
-criterion_group!(benches, binary, unary);
+/// Softmax and log-softmax over the last axis of [1000, 1000].
+fn softmax(c: &mut Criterion) {
+    let x = tensor(&[ROWS, COLS], 7);
+    let mut g = group(c, "softmax");
+    g.bench_function("softmax axis=-1", |b| {
+        b.iter(|| ops::softmax(black_box(&x), -1).unwrap())
+    });
+    g.bench_function("log_softmax axis=-1", |b| {
+        b.iter(|| ops::log_softmax(black_box(&x), -1).unwrap())
+    });
+    g.finish();
+}
+
+/// One fused Adam step over 1M parameters (variable, gradient, two slots).
+fn adam_step(c: &mut Criterion) {
+    let var = Variable::new("w", tensor(&[ROWS, COLS], 8), true);
+    let grad = tensor(&[ROWS, COLS], 9);
+    let mut adam = optim::get("adam").unwrap();
+    let (vars, grads) = (vec![var], vec![grad]);
+    let mut g = group(c, "optimizer");
+    g.bench_function("adam step 1M params", |b| {
+        b.iter(|| adam.apply(black_box(&grads), black_box(&vars)).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, binary, unary, softmax, adam_step);
 criterion_main!(benches);
