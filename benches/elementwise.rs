@@ -3,7 +3,7 @@
 //! Throughput is in elements/s. Threads: the ember pool's default, or `EMBER_NUM_THREADS`.
 #![allow(clippy::excessive_precision, clippy::type_complexity)] // reference values and kernel tables
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ember::optim::{self, Optimizer};
+use ember::optim;
 use ember::{ops, Result, Tensor, Variable};
 use std::hint::black_box;
 use std::time::Duration;
