@@ -5,6 +5,9 @@ use ember::{ops, Result, Tensor};
 use std::hint::black_box;
 use std::time::Duration;
 
+type Binary = fn(&Tensor, &Tensor) -> Result<Tensor>;
+type Unary = fn(&Tensor) -> Result<Tensor>;
+
 const ROWS: usize = 1000;
 const COLS: usize = 1000;
 
@@ -16,7 +19,10 @@ fn tensor(shape: &[usize], seed: usize) -> Tensor {
     Tensor::from_f32(v, shape).unwrap()
 }
 
-fn group<'a>(c: &'a mut Criterion, name: &str) -> criterion::BenchmarkGroup<'a, criterion::measurement::WallTime> {
+fn group<'a>(
+    c: &'a mut Criterion,
+    name: &str,
+) -> criterion::BenchmarkGroup<'a, criterion::measurement::WallTime> {
     let mut g = c.benchmark_group(name);
     g.sample_size(20)
         .warm_up_time(Duration::from_millis(300))
@@ -28,11 +34,23 @@ fn group<'a>(c: &'a mut Criterion, name: &str) -> criterion::BenchmarkGroup<'a, 
 /// Binary ops on [1000, 1000]: same shapes, a row vector and a column broadcast.
 fn binary(c: &mut Criterion) {
     let x = tensor(&[ROWS, COLS], 1);
-    let cases: [(&str, Tensor, fn(&Tensor, &Tensor) -> Result<Tensor>); 4] = [
-        ("add [1000,1000]+[1000,1000]", tensor(&[ROWS, COLS], 2), ops::add),
+    let cases: [(&str, Tensor, Binary); 4] = [
+        (
+            "add [1000,1000]+[1000,1000]",
+            tensor(&[ROWS, COLS], 2),
+            ops::add,
+        ),
         ("add [1000,1000]+[1000]", tensor(&[COLS], 3), ops::add),
-        ("multiply [1000,1000]*[1000,1000]", tensor(&[ROWS, COLS], 4), ops::multiply),
-        ("multiply [1000,1000]*[1000,1]", tensor(&[ROWS, 1], 5), ops::multiply),
+        (
+            "multiply [1000,1000]*[1000,1000]",
+            tensor(&[ROWS, COLS], 4),
+            ops::multiply,
+        ),
+        (
+            "multiply [1000,1000]*[1000,1]",
+            tensor(&[ROWS, 1], 5),
+            ops::multiply,
+        ),
     ];
     let mut g = group(c, "binary");
     for (name, y, op) in cases {
@@ -46,7 +64,7 @@ fn binary(c: &mut Criterion) {
 /// Unary ops on 1M elements.
 fn unary(c: &mut Criterion) {
     let x = tensor(&[ROWS * COLS], 6);
-    let cases: [(&str, fn(&Tensor) -> Result<Tensor>); 2] = [("relu", ops::relu), ("exp", ops::exp)];
+    let cases: [(&str, Unary); 2] = [("relu", ops::relu), ("exp", ops::exp)];
     let mut g = group(c, "unary");
     for (name, op) in cases {
         g.bench_function(BenchmarkId::from_parameter(name), |b| {

@@ -1,7 +1,9 @@
 //! GEMM kernels: `cargo bench --bench gemm`. Throughput is in FLOP/s (2 m n k per product),
 //! shown by criterion as elem/s. Threads: the ember pool's default (all cores), or
 //! `EMBER_NUM_THREADS=1 cargo bench --bench gemm` for one.
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput};
+use criterion::{
+    criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
+};
 use ember::cpu::gemm::{sgemm, MatRef};
 use ember::{ops, Tensor};
 use std::hint::black_box;
@@ -22,9 +24,21 @@ fn tensor(shape: &[usize], seed: usize) -> Tensor {
 fn product(c: &mut Criterion, group: &str, m: usize, k: usize, n: usize, ta: bool, tb: bool) {
     let (a, b) = (data(m * k, 1), data(k * n, 2));
     let mut out = vec![0.0f32; m * n];
-    let ma = if ta { MatRef::row_major(&a, m).t() } else { MatRef::row_major(&a, k) };
-    let mb = if tb { MatRef::row_major(&b, k).t() } else { MatRef::row_major(&b, n) };
-    let name = format!("{m}x{k}x{n}{}{}", if ta { " aT" } else { "" }, if tb { " bT" } else { "" });
+    let ma = if ta {
+        MatRef::row_major(&a, m).t()
+    } else {
+        MatRef::row_major(&a, k)
+    };
+    let mb = if tb {
+        MatRef::row_major(&b, k).t()
+    } else {
+        MatRef::row_major(&b, n)
+    };
+    let name = format!(
+        "{m}x{k}x{n}{}{}",
+        if ta { " aT" } else { "" },
+        if tb { " bT" } else { "" }
+    );
     let mut g = c.benchmark_group(group);
     let secs = (2.0 * (m * n * k) as f64 / 50e9 * 20.0).clamp(0.5, 3.0);
     g.sample_size(10)
@@ -69,7 +83,11 @@ fn batched(c: &mut Criterion) {
         (32, 50, 64, 128, true),
     ] {
         let a = tensor(&[nb, m, k], 1);
-        let b = if shared { tensor(&[k, n], 2) } else { tensor(&[nb, k, n], 2) };
+        let b = if shared {
+            tensor(&[k, n], 2)
+        } else {
+            tensor(&[nb, k, n], 2)
+        };
         g.throughput(Throughput::Elements(2 * (nb * m * k * n) as u64));
         let name = format!("{:?}@{:?}", a.shape(), b.shape());
         g.bench_function(BenchmarkId::from_parameter(name), |bench| {

@@ -119,7 +119,12 @@ fn environment_variable_sets_the_default() {
     let cores = std::thread::available_parallelism().unwrap().get();
     for (value, expect) in [("3", 3), (" 1 ", 1), ("0", cores), ("many", cores)] {
         let out = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "child_reports_threads", "--ignored", "--test-threads=1"])
+            .args([
+                "--exact",
+                "child_reports_threads",
+                "--ignored",
+                "--test-threads=1",
+            ])
             .env("EMBER_NUM_THREADS", value)
             .env("EXPECT_THREADS", expect.to_string())
             .output()
@@ -139,13 +144,12 @@ fn forked_child_runs_a_parallel_matmul() {
     pool::set_num_threads(2).unwrap();
     let (a, b) = (data(400 * 300, 9), data(300 * 500, 10));
     let want = product(400, 300, 500, &a, &b); // the parent's pool now has live workers
-    // SAFETY: the child only computes with memory it inherited and leaves with `_exit`.
+                                               // SAFETY: the child only computes with memory it inherited and leaves with `_exit`.
     let pid = unsafe { libc::fork() };
     assert!(pid >= 0, "fork failed");
     if pid == 0 {
         let ok = std::panic::catch_unwind(|| {
-            product(400, 300, 500, &a, &b) == want
-                && pool::install(rayon::current_num_threads) == 2
+            product(400, 300, 500, &a, &b) == want && pool::install(rayon::current_num_threads) == 2
         });
         unsafe { libc::_exit(if matches!(ok, Ok(true)) { 0 } else { 1 }) }
     }

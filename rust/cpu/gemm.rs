@@ -52,7 +52,19 @@ pub fn sgemm(
 ) {
     let threads = pool::num_threads();
     if threads > 1 && m * n * k >= PAR_MIN_FLOPS {
-        pool::install(|| run(m, n, k, a, b, c, ldc, accumulate, Parallelism::Rayon(threads)))
+        pool::install(|| {
+            run(
+                m,
+                n,
+                k,
+                a,
+                b,
+                c,
+                ldc,
+                accumulate,
+                Parallelism::Rayon(threads),
+            )
+        })
     } else {
         run(m, n, k, a, b, c, ldc, accumulate, Parallelism::None)
     }

@@ -74,7 +74,10 @@ pub fn set_num_threads(n: usize) -> Result<()> {
     }
     REQUESTED.store(n, Ordering::Relaxed);
     let mut slot = POOL.lock();
-    if slot.as_ref().is_some_and(|(_, p)| p.current_num_threads() != n) {
+    if slot
+        .as_ref()
+        .is_some_and(|(_, p)| p.current_num_threads() != n)
+    {
         *slot = None;
     }
     Ok(())

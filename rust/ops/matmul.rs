@@ -252,8 +252,14 @@ mod tests {
     fn batch_parallel_choice() {
         assert!(!batch_parallel(64, 32 * 32 * 32, 1));
         assert!(batch_parallel(64, 32 * 32 * 32, 2));
-        assert!(!batch_parallel(4, 8 * 8 * 8, 2), "too little work for threads");
-        assert!(!batch_parallel(3, 512 * 512 * 512, 2), "large products split inside");
+        assert!(
+            !batch_parallel(4, 8 * 8 * 8, 2),
+            "too little work for threads"
+        );
+        assert!(
+            !batch_parallel(3, 512 * 512 * 512, 2),
+            "large products split inside"
+        );
         assert!(batch_parallel(4, 512 * 512 * 512, 2));
     }
 }
