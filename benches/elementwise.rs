@@ -33,6 +33,7 @@ fn group<'a>(
 
 /// Binary ops on [1000, 1000]: same shapes, a row vector and a column broadcast.
 fn binary(c: &mut Criterion) {
+    ember::cpu::pool::keep_freed_memory();
     let x = tensor(&[ROWS, COLS], 1);
     let cases: [(&str, Tensor, Binary); 4] = [
         (
@@ -63,6 +64,7 @@ fn binary(c: &mut Criterion) {
 
 /// Unary ops on 1M elements.
 fn unary(c: &mut Criterion) {
+    ember::cpu::pool::keep_freed_memory();
     let x = tensor(&[ROWS * COLS], 6);
     let cases: [(&str, Unary); 2] = [("relu", ops::relu), ("exp", ops::exp)];
     let mut g = group(c, "unary");
