@@ -151,7 +151,9 @@ fn forked_child_runs_a_parallel_matmul() {
     assert!(pid >= 0, "fork failed");
     if pid == 0 {
         let ok = std::panic::catch_unwind(|| {
-            product(400, 300, 500, &a, &b) == want && pool::install(rayon::current_num_threads) == 2
+            product(400, 300, 500, &a, &b) == want
+                && product_bt(400, 300, 500, &a, &b) == want_bt
+                && pool::install(rayon::current_num_threads) == 2
         });
         unsafe { libc::_exit(if matches!(ok, Ok(true)) { 0 } else { 1 }) }
     }
