@@ -56,27 +56,33 @@ def find_bench_dir(explicit):
     raise SystemExit(f"compare.py: no shared benchmark (run.py) found at {cands[0]}; pass --bench-dir")
 
 
-def probe(code, env):
+def probe(code, env, cwd):
     """Runs `code` in a fresh interpreter; returns None on success, else the error's last line."""
-    p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    p = subprocess.run([sys.executable, "-c", code], env=env, cwd=cwd, capture_output=True, text=True,
+                       timeout=300)
     if p.returncode == 0:
         return None
     lines = (p.stderr or p.stdout).strip().splitlines()
     return lines[-1] if lines else f"exit status {p.returncode}"
 
 
-def ember_env():
-    """The environment in which `import ember` works (adds python/ of the repo if needed)."""
+def ember_env(bench_dir):
+    """The environment in which `import ember` works in the benchmark's children (which run in
+    bench_dir): PYTHONPATH made absolute, with python/ of the repository added if needed."""
     env = dict(os.environ)
-    err = probe("import ember", env)
+    paths = [os.path.abspath(p) for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env.pop("PYTHONPATH", None)
+    if paths:
+        env["PYTHONPATH"] = os.pathsep.join(paths)
+    err = probe("import ember", env, bench_dir)
     if err is None:
         return env, None
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [os.path.join(REPO, "python"), env.get("PYTHONPATH")]))
-    err2 = probe("import ember", env)
+    env["PYTHONPATH"] = os.pathsep.join([os.path.join(REPO, "python")] + paths)
+    err2 = probe("import ember", env, bench_dir)
     return (env, None) if err2 is None else (None, f"ember is not importable: {err2}")
 
 
-def ember_missing(workload, env):
+def ember_missing(workload, env, bench_dir):
     """Why ember cannot run `workload` yet (None when it can)."""
     if workload == "w1_gemm":
         need = "import ember; ember.ops.matmul; ember.ops.convert_to_tensor; ember.ops.convert_to_numpy"
@@ -84,7 +90,7 @@ def ember_missing(workload, env):
         need = ("import ember\n"
                 "m = ember.Sequential([ember.Input(shape=(4,)), ember.layers.Dense(2)])\n"
                 "assert callable(getattr(m, 'fit', None)), 'ember.Sequential(...).fit does not exist yet'")
-    return probe(need, env)
+    return probe(need, env, bench_dir)
 
 
 def run_suite(bench_dir, impls, workload, threads, env, args):
@@ -188,12 +194,12 @@ def main():
     args = ap.parse_args()
 
     bench_dir = find_bench_dir(args.bench_dir)
-    env, ember_err = ember_env()
+    env, ember_err = ember_env(bench_dir)
     base_env = env or dict(os.environ)
     peers, failures = [], []
     for p in args.peers:
         mods, extra = PEERS[p]
-        err = probe("import " + ", ".join(mods), dict(base_env, **extra))
+        err = probe("import " + ", ".join(mods), dict(base_env, **extra), bench_dir)
         if err is None:
             peers.append(p)
         else:
@@ -202,7 +208,7 @@ def main():
 
     report = []
     for w in args.workloads:
-        why = ember_err or ember_missing(w, env)
+        why = ember_err or ember_missing(w, env, bench_dir)
         if why:
             failures.append(f"{w}: ember cannot run it: {why}")
         w_peers = [p for p in peers if w == "w1_gemm" or p not in ONLY_W1]

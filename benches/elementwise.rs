@@ -1,12 +1,14 @@
 //! Elementwise ops, softmax and an Adam step on 1M float32 elements:
 //! `cargo bench --bench elementwise`.
 //! Throughput is in elements/s. Threads: the ember pool's default, or `EMBER_NUM_THREADS`.
-#![allow(clippy::excessive_precision, clippy::type_complexity)] // reference values and kernel tables
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ember::optim;
 use ember::{ops, Result, Tensor, Variable};
 use std::hint::black_box;
 use std::time::Duration;
+
+type Binary = fn(&Tensor, &Tensor) -> Result<Tensor>;
+type Unary = fn(&Tensor) -> Result<Tensor>;
 
 const ROWS: usize = 1000;
 const COLS: usize = 1000;
@@ -33,8 +35,9 @@ fn group<'a>(
 
 /// Binary ops on [1000, 1000]: same shapes, a row vector and a column broadcast.
 fn binary(c: &mut Criterion) {
+    ember::cpu::pool::keep_freed_memory();
     let x = tensor(&[ROWS, COLS], 1);
-    let cases: [(&str, Tensor, fn(&Tensor, &Tensor) -> Result<Tensor>); 4] = [
+    let cases: [(&str, Tensor, Binary); 4] = [
         (
             "add [1000,1000]+[1000,1000]",
             tensor(&[ROWS, COLS], 2),
@@ -63,9 +66,9 @@ fn binary(c: &mut Criterion) {
 
 /// Unary ops on 1M elements.
 fn unary(c: &mut Criterion) {
+    ember::cpu::pool::keep_freed_memory();
     let x = tensor(&[ROWS * COLS], 6);
-    let cases: [(&str, fn(&Tensor) -> Result<Tensor>); 2] =
-        [("relu", ops::relu), ("exp", ops::exp)];
+    let cases: [(&str, Unary); 2] = [("relu", ops::relu), ("exp", ops::exp)];
     let mut g = group(c, "unary");
     for (name, op) in cases {
         g.bench_function(BenchmarkId::from_parameter(name), |b| {

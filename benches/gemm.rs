@@ -53,6 +53,7 @@ fn product(c: &mut Criterion, group: &str, m: usize, k: usize, n: usize, ta: boo
 }
 
 fn squares(c: &mut Criterion) {
+    ember::cpu::pool::keep_freed_memory();
     for n in [64, 128, 256, 512, 1024, 2048] {
         product(c, "sgemm_square", n, n, n, false, false);
     }
@@ -61,6 +62,7 @@ fn squares(c: &mut Criterion) {
 /// The products of training the W2 MLP (784 -> 512 -> 256 -> 10, batch 128): forward
 /// `x @ w`, backward `g @ w^T` (input gradient) and `x^T @ g` (kernel gradient).
 fn mlp_shapes(c: &mut Criterion) {
+    ember::cpu::pool::keep_freed_memory();
     for (fan_in, fan_out) in [(784, 512), (512, 256), (256, 10)] {
         product(c, "sgemm_mlp", 128, fan_in, fan_out, false, false);
         product(c, "sgemm_mlp", 128, fan_out, fan_in, false, true);
@@ -71,6 +73,7 @@ fn mlp_shapes(c: &mut Criterion) {
 /// `ops::matmul` on batches: many small products (one per task), a few large ones, and a
 /// rank-3 input times a shared matrix (folded into one tall product).
 fn batched(c: &mut Criterion) {
+    ember::cpu::pool::keep_freed_memory();
     let mut g = c.benchmark_group("matmul_batched");
     g.sample_size(10)
         .warm_up_time(Duration::from_millis(300))

@@ -25,16 +25,16 @@ fn tensor(shape: &[usize], seed: usize) -> Tensor {
 /// `a @ b` for row-major (m x k) and (k x n), through `sgemm` (parallel when large).
 fn product(m: usize, k: usize, n: usize, a: &[f32], b: &[f32]) -> Vec<f32> {
     let mut c = vec![0.0f32; m * n];
-    sgemm(
-        m,
-        n,
-        k,
-        MatRef::row_major(a, k),
-        MatRef::row_major(b, n),
-        &mut c,
-        n,
-        false,
-    );
+    let (a, b) = (MatRef::row_major(a, k), MatRef::row_major(b, n));
+    sgemm(m, n, k, a, b, &mut c, n, false);
+    c
+}
+
+/// `a @ bt^T` for row-major (m x k) and (n x k): the other GEMM kernel.
+fn product_bt(m: usize, k: usize, n: usize, a: &[f32], bt: &[f32]) -> Vec<f32> {
+    let mut c = vec![0.0f32; m * n];
+    let (a, b) = (MatRef::row_major(a, k), MatRef::row_major(bt, k).t());
+    sgemm(m, n, k, a, b, &mut c, n, false);
     c
 }
 
@@ -89,6 +89,7 @@ fn results_are_identical_across_thread_counts() {
         let e = ops::exp(&ops::add(&big, &row).unwrap()).unwrap();
         [
             product(301, 257, 523, &a, &b),
+            product_bt(301, 257, 523, &a, &b),
             ops::matmul(&x, &y).unwrap().to_vec_f32().unwrap(),
             s.to_vec_f32().unwrap(),
             e.to_vec_f32().unwrap(),
@@ -144,12 +145,15 @@ fn forked_child_runs_a_parallel_matmul() {
     pool::set_num_threads(2).unwrap();
     let (a, b) = (data(400 * 300, 9), data(300 * 500, 10));
     let want = product(400, 300, 500, &a, &b); // the parent's pool now has live workers
-                                               // SAFETY: the child only computes with memory it inherited and leaves with `_exit`.
+    let want_bt = product_bt(400, 300, 500, &a, &b);
+    // SAFETY: the child only computes with memory it inherited and leaves with `_exit`.
     let pid = unsafe { libc::fork() };
     assert!(pid >= 0, "fork failed");
     if pid == 0 {
         let ok = std::panic::catch_unwind(|| {
-            product(400, 300, 500, &a, &b) == want && pool::install(rayon::current_num_threads) == 2
+            product(400, 300, 500, &a, &b) == want
+                && product_bt(400, 300, 500, &a, &b) == want_bt
+                && pool::install(rayon::current_num_threads) == 2
         });
         unsafe { libc::_exit(if matches!(ok, Ok(true)) { 0 } else { 1 }) }
     }

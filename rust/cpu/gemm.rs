@@ -1,7 +1,11 @@
-//! f32 matrix multiply over strided operands (so transposes in backward are free),
-//! on the `gemm` crate: cache-blocked, SIMD with run-time dispatch, rayon-parallel.
+//! f32 matrix multiply over strided operands (so transposes in backward are free).
+//!
+//! Two cache-blocked, rayon-parallel kernels with run-time SIMD dispatch (AVX-512, AVX2+FMA,
+//! ...), chosen by the layout of `b` (measured in benches/README.md): the `gemm` crate when
+//! `b`'s rows are contiguous (the forward `x @ w` and the kernel gradient `x^T @ g`), faer's
+//! matmul otherwise (the input gradient `g @ w^T`, where `gemm` packs `b` slowly: 60 against
+//! 105 GFLOP/s on one core). Both run in the ember pool (`pool::install`).
 use super::pool;
-use gemm::Parallelism;
 
 /// A read-only strided matrix: element (i, j) is `data[offset + i*rs + j*cs]`.
 #[derive(Clone, Copy)]
@@ -52,21 +56,9 @@ pub fn sgemm(
 ) {
     let threads = pool::num_threads();
     if threads > 1 && m * n * k >= PAR_MIN_FLOPS {
-        pool::install(|| {
-            run(
-                m,
-                n,
-                k,
-                a,
-                b,
-                c,
-                ldc,
-                accumulate,
-                Parallelism::Rayon(threads),
-            )
-        })
+        pool::install(|| run(m, n, k, a, b, c, ldc, accumulate, threads))
     } else {
-        run(m, n, k, a, b, c, ldc, accumulate, Parallelism::None)
+        run(m, n, k, a, b, c, ldc, accumulate, 1)
     }
 }
 
@@ -83,9 +75,10 @@ pub fn sgemm_serial(
     ldc: usize,
     accumulate: bool,
 ) {
-    run(m, n, k, a, b, c, ldc, accumulate, Parallelism::None)
+    run(m, n, k, a, b, c, ldc, accumulate, 1)
 }
 
+/// The product on `threads` threads of the current rayon pool.
 #[allow(clippy::too_many_arguments)]
 fn run(
     m: usize,
@@ -96,7 +89,7 @@ fn run(
     c: &mut [f32],
     ldc: usize,
     accumulate: bool,
-    par: Parallelism,
+    threads: usize,
 ) {
     if m == 0 || n == 0 {
         return;
@@ -113,8 +106,29 @@ fn run(
         }
         return;
     }
-    // SAFETY: the operands' extents were checked by the callers (ops::matmul) against
-    // their storage; `c` was checked above.
+    // SAFETY (both calls): the operands' extents were checked by the callers (ops::matmul)
+    // against their storage; `c` was checked above.
+    #[cfg(target_arch = "x86_64")]
+    if b.cs != 1 && n > 1 {
+        use faer::{linalg::matmul::matmul, Accum, MatMut, MatRef as FaerRef, Par};
+        unsafe {
+            let fa = FaerRef::from_raw_parts(a.data.as_ptr().add(a.offset), m, k, a.rs, a.cs);
+            let fb = FaerRef::from_raw_parts(b.data.as_ptr().add(b.offset), k, n, b.rs, b.cs);
+            let fc = MatMut::from_raw_parts_mut(c.as_mut_ptr(), m, n, ldc as isize, 1);
+            let accum = if accumulate {
+                Accum::Add
+            } else {
+                Accum::Replace
+            };
+            let par = if threads > 1 {
+                Par::rayon(threads)
+            } else {
+                Par::Seq
+            };
+            matmul(fc, accum, fa, fb, 1.0f32, par);
+        }
+        return;
+    }
     unsafe {
         gemm::gemm(
             m,
@@ -135,7 +149,11 @@ fn run(
             false,
             false,
             false,
-            par,
+            if threads > 1 {
+                gemm::Parallelism::Rayon(threads)
+            } else {
+                gemm::Parallelism::None
+            },
         )
     }
 }
@@ -156,7 +174,14 @@ mod tests {
 
     #[test]
     fn matches_naive_on_odd_shapes_and_transposes() {
-        for &(m, n, k) in &[(1, 1, 1), (3, 5, 7), (17, 33, 65), (130, 70, 90)] {
+        // the last shape is large enough to run on the pool's threads
+        for &(m, n, k) in &[
+            (1, 1, 1),
+            (3, 5, 7),
+            (17, 33, 65),
+            (130, 70, 90),
+            (300, 200, 100),
+        ] {
             let a: Vec<f32> = (0..m * k)
                 .map(|i| ((i * 7 % 13) as f32 - 6.0) / 5.0)
                 .collect();
@@ -195,6 +220,20 @@ mod tests {
             );
             for (x, y) in c.iter().zip(&want) {
                 assert!((x - y).abs() < 1e-3 * (1.0 + y.abs()));
+            }
+            // accumulating into c, each operand given transposed, c with a wider row stride
+            let at: Vec<f32> = (0..m * k).map(|i| a[(i % m) * k + i / m]).collect();
+            let ldc = n + 3;
+            for b_view in [MatRef::row_major(&b, n), MatRef::row_major(&bt, k).t()] {
+                let mut c2 = vec![1.0f32; (m - 1) * ldc + n];
+                let a_view = MatRef::row_major(&at, m).t();
+                sgemm(m, n, k, a_view, b_view, &mut c2, ldc, true);
+                for i in 0..m {
+                    for j in 0..n {
+                        let (x, y) = (c2[i * ldc + j], 1.0 + want[i * n + j]);
+                        assert!((x - y).abs() < 1e-3 * (1.0 + y.abs()), "{m}x{n}x{k} +=");
+                    }
+                }
             }
         }
     }

@@ -20,6 +20,7 @@ fn set_random_seed(seed: u64) {
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    pool::keep_freed_memory();
     m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(get_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(set_random_seed, m)?)?;
