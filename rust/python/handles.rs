@@ -1,9 +1,9 @@
 //! Python handles over the core's trait objects. Factories that build them live beside
 //! each family (layers.rs, losses.rs, metrics.rs, optimizers.rs).
-use super::tensor::{to_tensor, PyTensor, PyVariable};
+use super::tensor::{PyTensor, PyVariable};
 use crate::nn::losses::Loss;
 use crate::nn::metrics::Metric;
-use crate::nn::{Context, Layer};
+use crate::nn::Layer;
 use crate::optim::Optimizer;
 use parking_lot::Mutex;
 use pyo3::prelude::*;
@@ -17,27 +17,6 @@ pub struct PyLayer {
 
 #[pymethods]
 impl PyLayer {
-    /// Calls the layer on a list of inputs; returns the list of outputs.
-    #[pyo3(signature = (inputs, training=false))]
-    fn call(
-        &self,
-        py: Python<'_>,
-        inputs: Vec<Bound<'_, PyAny>>,
-        training: bool,
-    ) -> PyResult<Vec<PyTensor>> {
-        let xs = inputs
-            .iter()
-            .map(|x| to_tensor(x, None))
-            .collect::<PyResult<Vec<_>>>()?;
-        let layer = self.layer.clone();
-        let (outs, losses) = py.detach(|| {
-            let mut ctx = Context::new(training);
-            layer.call(&xs, &mut ctx).map(|o| (o, ctx.losses))
-        })?;
-        let _ = losses;
-        Ok(outs.into_iter().map(PyTensor::new).collect())
-    }
-
     fn variables(&self) -> Vec<PyVariable> {
         self.layer
             .variables()

@@ -85,12 +85,8 @@ class Layer:
 
     # ------------------------------------------------------------------ calling
     def call(self, inputs, training=None):
-        """The computation. Built-in layers run their core object."""
-        if self._native is None:
-            raise NotImplementedError(f"Layer {self.name} ({type(self).__name__}) does not implement call()")
-        xs = inputs if isinstance(inputs, (list, tuple)) else [inputs]
-        outs = self._native.call(list(xs), bool(training))
-        return outs[0] if len(outs) == 1 else outs
+        """The computation: override it (built-in layers run their core object)."""
+        raise NotImplementedError(f"Layer {self.name} ({type(self).__name__}) does not implement call()")
 
     def __call__(self, *args, **kwargs):
         inputs = args[0] if args else kwargs.pop("inputs")
