@@ -28,7 +28,7 @@ fn check_unary(op: impl Fn(&Tensor) -> Result<Tensor>, reference: impl Fn(f64) -
             "f({xv}) = {yv}, expected {r}"
         );
     }
-    check_gradients(|v| op(&v[0]), &[x.clone()], 1e-3, 1e-2).unwrap();
+    check_gradients(|v| op(&v[0]), std::slice::from_ref(x), 1e-3, 1e-2).unwrap();
 }
 
 fn sigmoid64(x: f64) -> f64 {
@@ -163,7 +163,7 @@ fn softmax_and_log_softmax_any_axis() {
                     "axis {axis} log {log}: {a} vs {b}"
                 );
             }
-            check_gradients(|v| f(&v[0], axis), &[x.clone()], 1e-3, 1e-2).unwrap();
+            check_gradients(|v| f(&v[0], axis), std::slice::from_ref(&x), 1e-3, 1e-2).unwrap();
         }
     }
 }
@@ -291,11 +291,11 @@ fn binary_math_with_broadcasting_and_gradients() {
     let n = vals(&ops::minimum(&a, &b).unwrap());
     let (av, bv) = (vals(&a), vals(&b));
     for i in 0..3 {
-        for j in 0..5 {
+        for (j, &bj) in bv.iter().enumerate() {
             for k in 0..4 {
                 let idx = (i * 5 + j) * 4 + k;
-                assert_eq!(m[idx], av[i * 4 + k].max(bv[j]));
-                assert_eq!(n[idx], av[i * 4 + k].min(bv[j]));
+                assert_eq!(m[idx], av[i * 4 + k].max(bj));
+                assert_eq!(n[idx], av[i * 4 + k].min(bj));
             }
         }
     }

@@ -19,15 +19,7 @@ pub fn relu6(x: &Tensor) -> Result<Tensor> {
     unary(
         "relu6",
         x,
-        |v| {
-            if v < 0.0 {
-                0.0
-            } else if v > 6.0 {
-                6.0
-            } else {
-                v
-            }
-        },
+        |v| v.clamp(0.0, 6.0),
         |x, _| if x > 0.0 && x < 6.0 { 1.0 } else { 0.0 },
     )
 }
@@ -155,14 +147,7 @@ pub fn hard_sigmoid(x: &Tensor) -> Result<Tensor> {
 
 #[inline(always)]
 fn hard_sigmoid_f(v: f32) -> f32 {
-    let t = v * (1.0 / 6.0) + 0.5;
-    if t < 0.0 {
-        0.0
-    } else if t > 1.0 {
-        1.0
-    } else {
-        t
-    }
+    (v * (1.0 / 6.0) + 0.5).clamp(0.0, 1.0)
 }
 
 /// `x * hard_sigmoid(x)` (hard swish).
@@ -265,15 +250,7 @@ pub fn hard_tanh(x: &Tensor) -> Result<Tensor> {
     unary(
         "hard_tanh",
         x,
-        |v| {
-            if v < -1.0 {
-                -1.0
-            } else if v > 1.0 {
-                1.0
-            } else {
-                v
-            }
-        },
+        |v| v.clamp(-1.0, 1.0),
         |x, _| if x > -1.0 && x < 1.0 { 1.0 } else { 0.0 },
     )
 }

@@ -160,7 +160,7 @@ pub fn maximum(a: &Tensor, b: &Tensor) -> Result<Tensor> {
                 x + y
             }
         },
-        |x, y| tie_split(x, y),
+        tie_split,
         |x, y| tie_split(y, x),
     )
 }
@@ -181,7 +181,7 @@ pub fn minimum(a: &Tensor, b: &Tensor) -> Result<Tensor> {
             }
         },
         |x, y| tie_split(y, x),
-        |x, y| tie_split(x, y),
+        tie_split,
     )
 }
 
