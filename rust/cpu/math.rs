@@ -4,8 +4,9 @@
 //! plain arithmetic, bit casts and selects only, so a loop that calls one inside
 //! `pulp::Arch::dispatch` is vectorised by LLVM; std's versions are scalar library calls.
 //! Large and small inputs, infinities and NaN are handled by selects, never branches.
-//! Measured accuracy over dense sweeps (tests below): exp, log, sigmoid <= 2 ulp,
-//! tanh, expm1, log1p <= 3 ulp, erf <= 3 ulp.
+//! Measured max error over dense sweeps against f64 (tests below; bounds asserted there):
+//! exp 0.98 ulp, ln 0.78, tanh 1.27, exp_m1 2.39, ln_1p 2.45, erf 2.43, sigmoid 2.71,
+//! softplus 2.88. With AVX2 they run 2.4x (ln) to 10x (tanh) faster than std's scalar calls.
 
 const LOG2E: f32 = std::f32::consts::LOG2_E;
 /// ln 2 split so that `n * LN2_HI` is exact for |n| < 2^9.
