@@ -4,10 +4,9 @@
 //! plain arithmetic, bit casts and selects only, so a loop that calls one inside
 //! `pulp::Arch::dispatch` is vectorised by LLVM; std's versions are scalar library calls.
 //! Large and small inputs, infinities and NaN are handled by selects, never branches.
-//! Measured accuracy over dense sweeps (tests below): exp, log, sigmoid <= 2 ulp,
-//! tanh, expm1, log1p <= 3 ulp, erf <= 3 ulp.
-// Polynomial coefficients keep the digits of their fits.
-#![allow(clippy::excessive_precision)]
+//! Measured max error over dense sweeps against f64 (tests below; bounds asserted there):
+//! exp 0.98 ulp, ln 0.78, tanh 1.27, exp_m1 2.39, ln_1p 2.45, erf 2.43, sigmoid 2.71,
+//! softplus 2.88. With AVX2 they run 2.4x (ln) to 10x (tanh) faster than std's scalar calls.
 
 const LOG2E: f32 = std::f32::consts::LOG2_E;
 /// ln 2 split so that `n * LN2_HI` is exact for |n| < 2^9.
@@ -50,7 +49,7 @@ pub fn exp(x: f32) -> f32 {
             8.333_452e-3,
             4.166_579_6e-2,
             1.666_666_5e-1,
-            5.000_000_1e-1,
+            0.5,
         ],
     );
     let y = p * r * r + r + 1.0;
@@ -84,7 +83,7 @@ pub fn ln(x: f32) -> f32 {
             -1.666_805_8e-1,
             2.000_071_4e-1,
             -2.499_999_4e-1,
-            3.333_333_1e-1,
+            3.333_333e-1,
         ],
     );
     let y = p * f * z + LN2_LO * ef - 0.5 * z;
@@ -136,10 +135,10 @@ pub fn tanh(x: f32) -> f32 {
         z,
         [
             -5.704_988_7e-3,
-            2.063_908_9e-2,
+            2.063_909e-2,
             -5.373_971_6e-2,
             1.333_144_2e-1,
-            -3.333_328_2e-1,
+            -3.333_328e-1,
         ],
     ) * z
         * x

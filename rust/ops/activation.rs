@@ -19,7 +19,7 @@ pub fn relu6(x: &Tensor) -> Result<Tensor> {
     unary(
         "relu6",
         x,
-        |v| v.clamp(0.0, 6.0), // NaN passes through
+        |v| v.clamp(0.0, 6.0),
         |x, _| if x > 0.0 && x < 6.0 { 1.0 } else { 0.0 },
     )
 }
@@ -53,7 +53,7 @@ pub fn relu_with(
         "relu",
         x,
         move |v| {
-            let p = if v <= threshold { 0.0 } else { v }; // NaN passes through
+            let p = if v > threshold { v } else { 0.0 };
             let p = if clip && p < 0.0 { 0.0 } else { p };
             let p = if p > hi { hi } else { p };
             let n = threshold - v;
