@@ -190,6 +190,18 @@ pub fn arg_reduce(
     let mut out = vec![0i64; outer * inner];
     let block = |o: usize, res: &mut [i64]| {
         let base = o * len * inner;
+        if inner == 1 {
+            // one contiguous row
+            let row = &x[base..base + len];
+            let (mut bi, mut bv) = (0, row[0]);
+            for (i, &v) in row.iter().enumerate().skip(1) {
+                if better(v, bv) {
+                    (bi, bv) = (i, v);
+                }
+            }
+            res[0] = bi as i64;
+            return;
+        }
         let mut best: Vec<f32> = x[base..base + inner].to_vec();
         for r in 1..len {
             let row = &x[base + r * inner..base + (r + 1) * inner];

@@ -295,12 +295,12 @@ pub fn getitem(x: &Tensor, items: &[Index]) -> Result<Tensor> {
     }
     if items
         .iter()
-        .filter(|i| matches!(i, Index::Array(_)))
+        .filter(|i| matches!(i, Index::Array(_) | Index::Mask(_)))
         .count()
         > 1
     {
         return Err(value_err!(
-            "getitem: only one integer-array index is supported, in a key for a tensor of shape {:?}",
+            "getitem: only one integer-array or boolean-mask index is supported, in a key for a tensor of shape {:?}",
             x.shape()
         ));
     }

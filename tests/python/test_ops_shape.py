@@ -270,6 +270,8 @@ def test_getitem_masks_and_errors():
     close(t[0, :: -(2**62)], x[0, :: -(2**62)])
     with pytest.raises(ValueError, match="one integer-array"):
         t[[0, 1], [0, 1]]
+    with pytest.raises(ValueError, match="one integer-array"):
+        t[np.array([True, False, True]), [0, 1]]
 
 
 def tape_grad(f, x):
