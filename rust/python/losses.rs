@@ -33,8 +33,15 @@ pub(crate) fn to_config(owner: &str, config: Option<&Bound<'_, PyDict>>) -> PyRe
         } else if let Ok(x) = v.extract::<f64>() {
             Param::Float(x)
         } else {
-            let arr = v.py().import("numpy")?.call_method1("asarray", (&v, "float64"))?;
-            match arr.call_method0("ravel")?.call_method0("tolist")?.extract::<Vec<f64>>() {
+            let arr = v
+                .py()
+                .import("numpy")?
+                .call_method1("asarray", (&v, "float64"))?;
+            match arr
+                .call_method0("ravel")?
+                .call_method0("tolist")?
+                .extract::<Vec<f64>>()
+            {
                 Ok(list) if arr.getattr("ndim")?.extract::<usize>()? <= 1 => Param::List(list),
                 _ => {
                     return Err(PyTypeError::new_err(format!(

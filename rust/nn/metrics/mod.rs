@@ -414,9 +414,11 @@ pub fn from_config(identifier: &str, config: &Config) -> Result<Box<dyn Metric>>
             let curve = match a.opt_str("curve")?.unwrap_or("ROC") {
                 "ROC" | "roc" => Curve::Roc,
                 "PR" | "pr" => Curve::Pr,
-                other => return Err(value_err!(
+                other => {
+                    return Err(value_err!(
                     "Invalid AUC curve value: \"{other}\". Expected values are [\"PR\", \"ROC\"]"
-                )),
+                ))
+                }
             };
             let summation = match a.opt_str("summation_method")?.unwrap_or("interpolation") {
                 "interpolation" | "Interpolation" => Summation::Interpolation,
