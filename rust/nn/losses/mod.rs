@@ -636,13 +636,8 @@ pub fn builtin_from_config(identifier: &str, config: &Config) -> Result<BuiltinL
         _ => default_name.to_string(),
     };
     let reduction = match config.get("reduction") {
-        None | Some(Param::None) => {
-            if config.contains_key("reduction") {
-                Reduction::None
-            } else {
-                Reduction::SumOverBatchSize
-            }
-        }
+        None => Reduction::SumOverBatchSize,
+        Some(Param::None) => Reduction::None,
         Some(Param::Str(s)) => Reduction::parse(s)?,
         Some(p) => {
             return Err(value_err!(
