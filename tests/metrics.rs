@@ -307,7 +307,7 @@ fn confusion_metrics_match_keras_examples() {
         &yt,
         &yp,
         &v(&[1., 1., 2., 2., 2.]),
-        [0.66666667, 0.5],
+        [0.666_666_7, 0.5],
     );
     example(
         "PrecisionAtRecall",

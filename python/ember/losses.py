@@ -43,6 +43,13 @@ def auto_name(class_name):
     return base if n == 0 else f"{base}_{n}"
 
 
+def _as_float(x):
+    """Inputs of custom losses as float32 Tensors (Keras converts them to the loss dtype)."""
+    if isinstance(x, dict) or (isinstance(x, _native.Tensor) and x.dtype == "float32"):
+        return x
+    return _native.Tensor(x, "float32")
+
+
 def _check_axis(axis):
     if isinstance(axis, bool) or not isinstance(axis, int):
         raise ValueError(f"`axis` must be of type `int`. Received: axis={axis} of type {type(axis)}")
@@ -99,7 +106,7 @@ class Loss:
     def __call__(self, y_true, y_pred, sample_weight=None):
         """The weighted, reduced loss: a scalar Tensor (per-sample values when the reduction
         is ``"none"``), differentiable with respect to ``y_pred``."""
-        values = self.call(y_true, y_pred)
+        values = self.call(_as_float(y_true), _as_float(y_pred))
         return _native.reduce_weighted(values, sample_weight, None, self._reduction)
 
     def call(self, y_true, y_pred):
@@ -145,6 +152,8 @@ class LossFunctionWrapper(Loss):
     def call(self, y_true, y_pred):
         if self._native is not None:
             return self._native.values(y_true, y_pred)[0]
+        if not isinstance(y_true, dict) and not isinstance(y_pred, dict):
+            y_true, y_pred = _native.squeeze_or_expand_to_same_rank(y_true, y_pred)
         return self.fn(y_true, y_pred, **self._fn_kwargs)
 
     def get_config(self):

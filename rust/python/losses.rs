@@ -175,6 +175,19 @@ fn resolve_loss_identifier(
     losses::resolve_identifier(identifier, &y_true_shape, &y_pred_shape).to_string()
 }
 
+/// Keras's `squeeze_or_expand_to_same_rank(x1, x2)` (differentiable reshapes).
+#[pyfunction]
+#[pyo3(signature = (x1, x2, expand_rank_1=true))]
+fn squeeze_or_expand_to_same_rank(
+    x1: &Bound<'_, PyAny>,
+    x2: &Bound<'_, PyAny>,
+    expand_rank_1: bool,
+) -> PyResult<(PyTensor, PyTensor)> {
+    let (a, b) = (to_tensor(x1, None)?, to_tensor(x2, None)?);
+    let (a, b) = losses::squeeze_or_expand(&a, &b, expand_rank_1)?;
+    Ok((PyTensor::new(a), PyTensor::new(b)))
+}
+
 /// Checks a reduction name (None -> "none") and returns Keras's spelling.
 #[pyfunction]
 #[pyo3(signature = (reduction=None))]
@@ -188,5 +201,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(loss_class_name, m)?)?;
     m.add_function(wrap_pyfunction!(resolve_loss_identifier, m)?)?;
     m.add_function(wrap_pyfunction!(standardize_reduction, m)?)?;
+    m.add_function(wrap_pyfunction!(squeeze_or_expand_to_same_rank, m)?)?;
     Ok(())
 }

@@ -352,6 +352,24 @@ def test_custom_losses():
     expect = reduce_ref(2 * ref("mean_squared_error", SOFT, PROBS), np.arange(B))
     assert float(value) == pytest.approx(expect, rel=1e-5)
     assert tape.gradient(value, x) is not None
+    seen = []
+
+    class Recorder(losses.Loss):
+        def call(self, y_true, y_pred):
+            seen.append((type(y_true), y_true.dtype, type(y_pred)))
+            return losses.mean_squared_error(y_true, y_pred)
+
+    Recorder()(np.array([[1, 2]]), [[1.0, 2.0]])
+    assert seen == [(ember.Tensor, "float32", ember.Tensor)]
+    shapes = []
+
+    def fn(t, p):
+        shapes.append((tuple(t.shape), tuple(p.shape)))
+        return losses.mean_squared_error(t, p)
+
+    aligned = losses.LossFunctionWrapper(fn)
+    assert float(aligned(np.array([1.0, 2.0]), np.array([[1.0], [4.0]]))) == pytest.approx(2.0)
+    assert shapes == [((2, 1), (2, 1))]
     wrapped = losses.LossFunctionWrapper(lambda t, p: losses.mean_absolute_error(t, p), reduction="sum")
     assert wrapped._native is None
     expect = ref("mean_absolute_error", SOFT, PROBS).sum()

@@ -141,9 +141,16 @@ pub mod elem {
         (l, d)
     }
 
-    /// Binary crossentropy of a logit: `max(x, 0) - x t + log(1 + exp(-|x|))`.
+    /// Binary crossentropy of a logit: `max(x, 0) - x t + log(1 + exp(-|x|))`, gradient
+    /// `sigmoid(x) - t` (one exponential for both).
     pub fn bce_logit(t: f32, x: f32) -> (f32, f32) {
-        (softplus(x) - x * t, sigmoid(x) - t)
+        let e = (-x.abs()).exp();
+        let sig = if x >= 0.0 {
+            1.0 / (1.0 + e)
+        } else {
+            e / (1.0 + e)
+        };
+        (x.max(0.0) + e.ln_1p() - x * t, sig - t)
     }
 
     /// Keras's binary focal crossentropy of one element (see `BinaryFocalCrossentropy`).
@@ -188,24 +195,19 @@ pub fn reduce_lane(
     acc as f32 * scale
 }
 
-/// `log(sum(exp(x)))` and `max(x)`.
+/// Writes `softmax(x)` into `out` and returns `log(sum(exp(x)))` (one exponential per
+/// element).
 #[inline]
-fn log_sum_exp(x: &[f32]) -> (f32, f32) {
+fn softmax_lse(x: &[f32], out: &mut [f32]) -> f32 {
     let m = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    if !m.is_finite() {
-        return (m, m);
-    }
-    let s: f32 = x.iter().map(|&v| (v - m).exp()).sum();
-    (m + s.ln(), m)
-}
-
-/// Writes `softmax(x)` into `out`.
-#[inline]
-fn softmax_into(x: &[f32], out: &mut [f32]) {
-    let (lse, _) = log_sum_exp(x);
+    let mut s = 0.0f32;
     for (o, &v) in out.iter_mut().zip(x) {
-        *o = (v - lse).exp();
+        *o = (v - m).exp();
+        s += *o;
     }
+    let inv = 1.0 / s;
+    out.iter_mut().for_each(|o| *o *= inv);
+    m + s.ln()
 }
 
 /// Backpropagates `a = d loss / d clip(p / sum(p))` (already zero where clipped) to `p`:
@@ -221,12 +223,12 @@ fn through_normalization(a: &mut [f32], p: &[f32], s: f32) {
 /// Categorical crossentropy of a lane with (smoothed) labels `t`.
 pub fn categorical_crossentropy(t: &[f32], x: &[f32], g: &mut [f32], from_logits: bool) -> f32 {
     if from_logits {
-        let (lse, _) = log_sum_exp(x);
+        let lse = softmax_lse(x, g);
         let st: f32 = t.iter().sum();
         let mut l = 0.0f64;
         for ((gj, &tj), &xj) in g.iter_mut().zip(t).zip(x) {
             l += (tj * (lse - xj)) as f64;
-            *gj = (xj - lse).exp() * st - tj;
+            *gj = *gj * st - tj;
         }
         l as f32
     } else {
@@ -250,10 +252,7 @@ pub fn sparse_categorical_crossentropy(
     from_logits: bool,
 ) -> f32 {
     if from_logits {
-        let (lse, _) = log_sum_exp(x);
-        for (gj, &xj) in g.iter_mut().zip(x) {
-            *gj = (xj - lse).exp();
-        }
+        let lse = softmax_lse(x, g);
         g[k] -= 1.0;
         lse - x[k]
     } else {
@@ -280,7 +279,7 @@ pub fn categorical_focal(
     let mut soft = Vec::new();
     let p: &[f32] = if from_logits {
         soft.resize(n, 0.0);
-        softmax_into(x, &mut soft);
+        softmax_lse(x, &mut soft);
         &soft
     } else {
         x

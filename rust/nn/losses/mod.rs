@@ -416,54 +416,50 @@ impl Kind {
             _ => {}
         }
         let t = &t[..];
-        let elementwise = |mean: bool, f: fn(f32, f32) -> (f32, f32)| {
-            lane_loss(op, &y_pred, axis, &p, move |l, p, g| {
-                functions::reduce_lane(&t[lane(l)], p, g, mean, f)
-            })
-        };
+        let (yp, p) = (&y_pred, &p[..]);
         let values = match self {
-            Kind::MeanSquaredError => elementwise(true, elem::squared_error),
-            Kind::MeanAbsoluteError => elementwise(true, elem::absolute_error),
-            Kind::MeanAbsolutePercentageError => elementwise(true, elem::absolute_percentage_error),
-            Kind::MeanSquaredLogarithmicError => elementwise(true, elem::squared_log_error),
-            Kind::LogCosh => elementwise(true, elem::log_cosh),
-            Kind::Poisson => elementwise(true, elem::poisson),
-            Kind::KLDivergence => elementwise(false, elem::kl_divergence),
-            Kind::Hinge => elementwise(true, elem::hinge),
-            Kind::SquaredHinge => elementwise(true, elem::squared_hinge),
-            Kind::Huber { delta } => {
-                let f = elem::huber(*delta);
-                lane_loss(op, &y_pred, axis, &p, move |l, p, g| {
-                    functions::reduce_lane(&t[lane(l)], p, g, true, f)
-                })
+            Kind::MeanSquaredError => elementwise(op, yp, axis, p, t, true, elem::squared_error),
+            Kind::MeanAbsoluteError => elementwise(op, yp, axis, p, t, true, elem::absolute_error),
+            Kind::MeanAbsolutePercentageError => {
+                elementwise(op, yp, axis, p, t, true, elem::absolute_percentage_error)
             }
-            Kind::BinaryCrossentropy { from_logits, .. } => elementwise(
-                true,
-                if *from_logits {
-                    elem::bce_logit
-                } else {
-                    elem::bce_prob
-                },
-            ),
+            Kind::MeanSquaredLogarithmicError => {
+                elementwise(op, yp, axis, p, t, true, elem::squared_log_error)
+            }
+            Kind::LogCosh => elementwise(op, yp, axis, p, t, true, elem::log_cosh),
+            Kind::Poisson => elementwise(op, yp, axis, p, t, true, elem::poisson),
+            Kind::KLDivergence => elementwise(op, yp, axis, p, t, false, elem::kl_divergence),
+            Kind::Hinge => elementwise(op, yp, axis, p, t, true, elem::hinge),
+            Kind::SquaredHinge => elementwise(op, yp, axis, p, t, true, elem::squared_hinge),
+            Kind::Huber { delta } => elementwise(op, yp, axis, p, t, true, elem::huber(*delta)),
+            Kind::BinaryCrossentropy {
+                from_logits: true, ..
+            } => elementwise(op, yp, axis, p, t, true, elem::bce_logit),
+            Kind::BinaryCrossentropy { .. } => {
+                elementwise(op, yp, axis, p, t, true, elem::bce_prob)
+            }
             Kind::BinaryFocalCrossentropy {
                 apply_class_balancing,
                 alpha,
                 gamma,
                 from_logits,
                 ..
-            } => {
-                let f = elem::binary_focal(
+            } => elementwise(
+                op,
+                yp,
+                axis,
+                p,
+                t,
+                true,
+                elem::binary_focal(
                     apply_class_balancing.then_some(*alpha),
                     *gamma,
                     *from_logits,
-                );
-                lane_loss(op, &y_pred, axis, &p, move |l, p, g| {
-                    functions::reduce_lane(&t[lane(l)], p, g, true, f)
-                })
-            }
+                ),
+            ),
             Kind::CategoricalCrossentropy { from_logits, .. } => {
                 let fl = *from_logits;
-                lane_loss(op, &y_pred, axis, &p, move |l, p, g| {
+                lane_loss(op, yp, axis, p, move |l, p, g| {
                     functions::categorical_crossentropy(&t[lane(l)], p, g, fl)
                 })
             }
@@ -495,6 +491,22 @@ impl Kind {
         }?;
         Ok((values, None))
     }
+}
+
+/// A loss that is the mean (or sum) over a lane of an elementwise rule `f(t, p)`.
+fn elementwise(
+    op: &'static str,
+    y_pred: &Tensor,
+    axis: usize,
+    p: &[f32],
+    t: &[f32],
+    mean: bool,
+    f: impl Fn(f32, f32) -> (f32, f32) + Copy + Sync + Send,
+) -> Result<Tensor> {
+    let n = Lanes::new(y_pred.shape(), axis).n;
+    lane_loss(op, y_pred, axis, p, move |l, p, g| {
+        functions::reduce_lane(&t[l * n..(l + 1) * n], p, g, mean, f)
+    })
 }
 
 /// Sparse categorical crossentropy: integer (or integral float) labels, one per lane.
@@ -624,13 +636,8 @@ pub fn builtin_from_config(identifier: &str, config: &Config) -> Result<BuiltinL
         _ => default_name.to_string(),
     };
     let reduction = match config.get("reduction") {
-        None | Some(Param::None) => {
-            if config.contains_key("reduction") {
-                Reduction::None
-            } else {
-                Reduction::SumOverBatchSize
-            }
-        }
+        None => Reduction::SumOverBatchSize,
+        Some(Param::None) => Reduction::None,
         Some(Param::Str(s)) => Reduction::parse(s)?,
         Some(p) => {
             return Err(value_err!(

@@ -64,9 +64,6 @@ pub fn linear_thresholds(n: usize) -> Vec<f32> {
 
 /// Confusion counts at each threshold (and label, for multi-label AUC), accumulated over
 /// batches with sample weights.
-/// Flattened labels, predictions, optional weights, and the number of classes.
-type Prepared = (Vec<f32>, Vec<f32>, Option<Vec<f32>>, usize);
-
 pub struct Confusion {
     name: String,
     output: Output,
@@ -82,6 +79,15 @@ pub struct Confusion {
     fp: Vec<f64>,
     tn: Vec<f64>,
     fn_: Vec<f64>,
+}
+
+/// A batch flattened for counting: predictions, labels, optional weights (one per
+/// prediction) and the number of labels per row (1 unless multi-label).
+struct Batch {
+    p: Vec<f32>,
+    t: Vec<f32>,
+    w: Option<Vec<f32>>,
+    labels: usize,
 }
 
 /// Options of a confusion metric besides its output.
@@ -148,14 +154,14 @@ impl Confusion {
         self.thresholds.len() * self.labels.unwrap_or(0)
     }
 
-    /// Predictions, labels and weights flattened over the batch, with the label index of
-    /// each element.
+    /// Predictions, labels and weights flattened over the batch, after Keras's rank
+    /// alignment, `top_k` filtering and `class_id` selection.
     fn prepare(
         &self,
         y_true: &Tensor,
         y_pred: &Tensor,
         sample_weight: Option<&Tensor>,
-    ) -> Result<Prepared> {
+    ) -> Result<Batch> {
         let op = self.name.as_str();
         if y_pred.numel() == 0 {
             return Err(value_err!(
@@ -252,7 +258,7 @@ impl Confusion {
         } else {
             1
         };
-        Ok((p, t, w, labels))
+        Ok(Batch { p, t, w, labels })
     }
 
     fn accumulate(&mut self, p: &[f32], t: &[f32], w: Option<&[f32]>, label_w: Option<&[f32]>) {
@@ -417,7 +423,7 @@ impl Metric for Confusion {
         y_pred: &Tensor,
         sample_weight: Option<&Tensor>,
     ) -> Result<()> {
-        let (p, t, w, labels) = self.prepare(y_true, y_pred, sample_weight)?;
+        let Batch { p, t, w, labels } = self.prepare(y_true, y_pred, sample_weight)?;
         match self.labels {
             None => {
                 self.labels = Some(labels);

@@ -97,6 +97,12 @@ impl Values {
     pub fn compute(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
         let _ng = NoGrad::new();
         let op = self.function_name();
+        if y_pred.numel() == 0 {
+            return Err(value_err!(
+                "{op}: y_pred of shape {:?} is empty",
+                y_pred.shape()
+            ));
+        }
         match self {
             Values::Identity => floats(y_pred),
             Values::Loss(kind) => Ok(kind.values(y_true, y_pred)?.0.detach()),
