@@ -143,7 +143,6 @@ class Optimizer:
         self.ema_overwrite_frequency = ema_overwrite_frequency
         self.loss_scale_factor = loss_scale_factor
         self.gradient_accumulation_steps = gradient_accumulation_steps
-        self.built = False
         self._trainable_variables = []
         self._schedule = None
         self._python_schedule = False
@@ -262,6 +261,11 @@ class Optimizer:
 
     # -- steps --------------------------------------------------------------------------
 
+    @property
+    def built(self):
+        """True once the slot variables exist (built here, by a first step, or by the trainer)."""
+        return self._native.built
+
     def build(self, variables):
         """Creates the optimizer's slot variables for ``variables``."""
         if self.built:
@@ -269,7 +273,6 @@ class Optimizer:
         variables = list(variables)
         self._native.build(variables)
         self._trainable_variables = variables
-        self.built = True
 
     def apply_gradients(self, grads_and_vars):
         """Applies ``(gradient, variable)`` pairs; returns ``iterations``."""
@@ -292,6 +295,8 @@ class Optimizer:
                     "When passing `grads` without `variables`, the optimizer must already be built on a "
                     "list of variables. Call `optimizer.build(trainable_variables)` first."
                 )
+            if not self._trainable_variables:
+                self._trainable_variables = self._native.built_variables()
             if len(grads) != len(self._trainable_variables):
                 raise ValueError(
                     "When passing `grads` as a list of gradient tensors, the gradients must match "
