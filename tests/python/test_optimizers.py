@@ -349,6 +349,7 @@ class InverseStep(schedules.LearningRateSchedule):
 def test_python_schedule_subclass_is_evaluated_before_each_step():
     opt = optimizers.SGD(learning_rate=InverseStep(1.0))
     assert opt._python_schedule
+    assert opt._native.learning_rate == 1.0  # evaluated at step 0 already, for the Rust trainer
     v = ember.Variable([0.0])
     for _ in range(3):
         opt.apply([np.array([1.0])], [v])

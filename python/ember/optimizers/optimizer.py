@@ -162,8 +162,9 @@ class Optimizer:
                 self._native.set_learning_rate_schedule(spec["class_name"], spec["config"])
                 self._python_schedule = False
             else:
+                # evaluated now too, so the core never steps with a stale or zero rate
                 self._python_schedule = True
-                self._native.set_learning_rate(0.0, external=True)
+                self._update_python_learning_rate()
             return
         if not initial and self._schedule is not None:
             raise TypeError(
