@@ -426,6 +426,10 @@ impl<R: Rule> Optimizer for Fused<R> {
         Ok(())
     }
 
+    fn built_variables(&self) -> Vec<Variable> {
+        self.states.iter().map(|s| s.var.clone()).collect()
+    }
+
     fn apply(&mut self, grads: &[Tensor], vars: &[Variable]) -> Result<()> {
         let cls = self.class_name;
         if grads.len() != vars.len() {

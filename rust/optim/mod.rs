@@ -47,6 +47,8 @@ pub trait Optimizer: Send {
     /// Creates the slot variables for `vars` (done by the first `apply` otherwise); a
     /// no-op once built.
     fn build(&mut self, vars: &[Variable]) -> Result<()>;
+    /// The variables the optimizer was built with (empty before `build` or the first step).
+    fn built_variables(&self) -> Vec<Variable>;
     /// Applies one step: each variable is updated in place from its gradient.
     fn apply(&mut self, grads: &[Tensor], vars: &[Variable]) -> Result<()>;
     /// The learning rate the next step will use.

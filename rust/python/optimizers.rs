@@ -144,6 +144,22 @@ impl PyOptimizer {
         Ok(self.opt.lock().build(&vars)?)
     }
 
+    /// True once the slot variables exist (after `build` or the first step).
+    #[getter]
+    fn built(&self) -> bool {
+        !self.opt.lock().built_variables().is_empty()
+    }
+
+    /// The variables the optimizer was built with.
+    fn built_variables(&self) -> Vec<PyVariable> {
+        self.opt
+            .lock()
+            .built_variables()
+            .into_iter()
+            .map(|v| PyVariable { v })
+            .collect()
+    }
+
     /// The learning rate the next step will use.
     #[getter]
     fn learning_rate(&self) -> f64 {

@@ -231,6 +231,25 @@ def sgd_step(grads, **kw):
     return [-v.numpy() for v in vs]
 
 
+def test_keras_rmsprop_docstring_example():
+    # keras.optimizers.RMSprop docstring: one step on loss = var**2 / 2 from 10.0 -> 9.683772
+    opt = optimizers.RMSprop(learning_rate=0.1)
+    var1 = ember.Variable(10.0)
+    opt.apply_gradients([(var1.numpy(), var1)])
+    np.testing.assert_allclose(var1.numpy(), 9.683772, rtol=1e-6)
+
+
+def test_built_by_the_core_is_seen_from_python():
+    v = ember.Variable([1.0, 2.0])
+    opt = optimizers.Adam()
+    assert not opt.built
+    opt._native.apply([np.array([0.1, 0.2])], [v])  # as the Rust trainer does
+    assert opt.built
+    opt.apply([np.array([0.1, 0.2])])
+    assert int(opt.iterations) == 2
+    opt.set_weights([x.numpy() for x in opt.variables])
+
+
 def test_clipnorm_clipvalue_global_clipnorm():
     (c,) = sgd_step([np.array([100.0, 100.0])], clipnorm=1)
     np.testing.assert_allclose(c, [2**0.5 / 2, 2**0.5 / 2], rtol=1e-6)
@@ -331,6 +350,7 @@ class InverseStep(schedules.LearningRateSchedule):
 def test_python_schedule_subclass_is_evaluated_before_each_step():
     opt = optimizers.SGD(learning_rate=InverseStep(1.0))
     assert opt._python_schedule
+    assert opt._native.learning_rate == 1.0  # evaluated at step 0 already, for the Rust trainer
     v = ember.Variable([0.0])
     for _ in range(3):
         opt.apply([np.array([1.0])], [v])

@@ -143,7 +143,6 @@ class Optimizer:
         self.ema_overwrite_frequency = ema_overwrite_frequency
         self.loss_scale_factor = loss_scale_factor
         self.gradient_accumulation_steps = gradient_accumulation_steps
-        self.built = False
         self._trainable_variables = []
         self._schedule = None
         self._python_schedule = False
@@ -163,8 +162,9 @@ class Optimizer:
                 self._native.set_learning_rate_schedule(spec["class_name"], spec["config"])
                 self._python_schedule = False
             else:
+                # evaluated now too, so the core never steps with a stale or zero rate
                 self._python_schedule = True
-                self._native.set_learning_rate(0.0, external=True)
+                self._update_python_learning_rate()
             return
         if not initial and self._schedule is not None:
             raise TypeError(
@@ -262,6 +262,11 @@ class Optimizer:
 
     # -- steps --------------------------------------------------------------------------
 
+    @property
+    def built(self):
+        """True once the slot variables exist (built here, by a first step, or by the trainer)."""
+        return self._native.built
+
     def build(self, variables):
         """Creates the optimizer's slot variables for ``variables``."""
         if self.built:
@@ -269,7 +274,6 @@ class Optimizer:
         variables = list(variables)
         self._native.build(variables)
         self._trainable_variables = variables
-        self.built = True
 
     def apply_gradients(self, grads_and_vars):
         """Applies ``(gradient, variable)`` pairs; returns ``iterations``."""
@@ -292,6 +296,8 @@ class Optimizer:
                     "When passing `grads` without `variables`, the optimizer must already be built on a "
                     "list of variables. Call `optimizer.build(trainable_variables)` first."
                 )
+            if not self._trainable_variables:
+                self._trainable_variables = self._native.built_variables()
             if len(grads) != len(self._trainable_variables):
                 raise ValueError(
                     "When passing `grads` as a list of gradient tensors, the gradients must match "
