@@ -526,3 +526,22 @@ fn extra_keras_activations() {
         .to_string()
         .contains("squareplus"));
 }
+
+#[test]
+fn activations_propagate_nan() {
+    let x = Tensor::from_f32(vec![f32::NAN, -1.0, 2.0], &[3]).unwrap();
+    for (name, y) in [
+        ("relu", ops::relu(&x)),
+        ("relu6", ops::relu6(&x)),
+        ("leaky_relu", ops::leaky_relu(&x, 0.2)),
+        ("relu_with", ops::relu_with(&x, 0.1, Some(1.0), 0.5)),
+        ("elu", ops::elu(&x, 1.0)),
+        ("sigmoid", ops::sigmoid(&x)),
+        ("hard_sigmoid", ops::hard_sigmoid(&x)),
+    ] {
+        assert!(
+            y.unwrap().to_vec_f32().unwrap()[0].is_nan(),
+            "{name} swallowed NaN"
+        );
+    }
+}

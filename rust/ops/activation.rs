@@ -53,7 +53,7 @@ pub fn relu_with(
         "relu",
         x,
         move |v| {
-            let p = if v > threshold { v } else { 0.0 };
+            let p = if v <= threshold { 0.0 } else { v }; // NaN passes through
             let p = if clip && p < 0.0 { 0.0 } else { p };
             let p = if p > hi { hi } else { p };
             let n = threshold - v;

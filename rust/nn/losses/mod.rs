@@ -477,14 +477,14 @@ impl Kind {
                     ));
                 }
                 let (gamma, fl) = (*gamma, *from_logits);
-                lane_loss(op, &y_pred, axis, &p, move |l, p, g| {
+                lane_loss(op, &y_pred, axis, p, move |l, p, g| {
                     functions::categorical_focal(&t[lane(l)], p, g, alpha, gamma, fl)
                 })
             }
-            Kind::CosineSimilarity { .. } => lane_loss(op, &y_pred, axis, &p, move |l, p, g| {
+            Kind::CosineSimilarity { .. } => lane_loss(op, &y_pred, axis, p, move |l, p, g| {
                 functions::negative_cosine(&t[lane(l)], p, g)
             }),
-            Kind::CategoricalHinge => lane_loss(op, &y_pred, axis, &p, move |l, p, g| {
+            Kind::CategoricalHinge => lane_loss(op, &y_pred, axis, p, move |l, p, g| {
                 functions::categorical_hinge(&t[lane(l)], p, g)
             }),
             Kind::SparseCategoricalCrossentropy { .. } => unreachable!("handled above"),
