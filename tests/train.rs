@@ -155,3 +155,16 @@ fn predict_concatenates_batches_and_bad_data_is_an_error() {
     assert!(e.contains("25") && e.contains("[24, 1]"), "{e}");
     assert!(Graph::new(vec![], 1, vec![Source::Node { node: 0, output: 0 }]).is_err());
 }
+
+#[test]
+fn a_training_step_updates_the_weights_in_place() {
+    // the tape is freed before the optimizer runs, so no copy-on-write copy of the weights
+    let (c, w, _) = model();
+    let data = dataset(32); // one step: a copy would live at a new address
+    let before = w.data().f32_storage().unwrap().as_ptr();
+    c.train_epoch(&data, 32, false, None, &mut |_, _| Ok(Control::Continue))
+        .unwrap();
+    let after = w.data().f32_storage().unwrap().as_ptr();
+    assert_eq!(before, after);
+    assert_ne!(w.data().to_vec_f32().unwrap(), vec![0.0; 3]);
+}

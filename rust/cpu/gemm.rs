@@ -54,11 +54,20 @@ pub fn sgemm(
     ldc: usize,
     accumulate: bool,
 ) {
-    let threads = pool::num_threads();
-    if threads > 1 && m * n * k >= PAR_MIN_FLOPS {
-        pool::install(|| run(m, n, k, a, b, c, ldc, accumulate, threads))
-    } else {
-        run(m, n, k, a, b, c, ldc, accumulate, 1)
+    check_output(m, n, c.len(), ldc);
+    // SAFETY: `c` holds the (m x n) output at stride `ldc`, checked above.
+    unsafe {
+        run(
+            m,
+            n,
+            k,
+            a,
+            b,
+            c.as_mut_ptr(),
+            ldc,
+            accumulate,
+            threads_for(m, n, k),
+        )
     }
 }
 
@@ -75,18 +84,78 @@ pub fn sgemm_serial(
     ldc: usize,
     accumulate: bool,
 ) {
-    run(m, n, k, a, b, c, ldc, accumulate, 1)
+    check_output(m, n, c.len(), ldc);
+    // SAFETY: as in `sgemm`.
+    unsafe { run(m, n, k, a, b, c.as_mut_ptr(), ldc, accumulate, 1) }
 }
 
-/// The product on `threads` threads of the current rayon pool.
+/// `a @ b` as a new row-major (m x n) buffer, written once by the kernel (no zero fill
+/// first: the gradients of a training step are a few MB each).
+pub fn sgemm_new((m, n, k, a, b): Product) -> Vec<f32> {
+    new_product(m, n, k, a, b, threads_for(m, n, k))
+}
+
+/// The operands of a product `a @ b`: (m, n, k, a (m x k), b (k x n)).
+pub type Product<'a> = (usize, usize, usize, MatRef<'a>, MatRef<'a>);
+
+/// Two independent products as new buffers, at the same time on two halves of the pool
+/// when both are large (a linear layer's input and kernel gradients, which cost the same:
+/// two half-pool products wait on each other less than two whole-pool ones in turn).
+pub fn sgemm_new_pair(p: Product, q: Product) -> (Vec<f32>, Vec<f32>) {
+    let threads = pool::num_threads();
+    let large = |(m, n, k, ..): &Product| m * n * k >= PAR_MIN_FLOPS;
+    if threads < 2 || !large(&p) || !large(&q) {
+        return (sgemm_new(p), sgemm_new(q));
+    }
+    let half = threads / 2;
+    pool::install(|| {
+        rayon::join(
+            || new_product(p.0, p.1, p.2, p.3, p.4, half),
+            || new_product(q.0, q.1, q.2, q.3, q.4, threads - half),
+        )
+    })
+}
+
+fn new_product(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, threads: usize) -> Vec<f32> {
+    let mut c = Vec::with_capacity(m * n);
+    // SAFETY: without `accumulate`, `run` writes every element of the (m x n) output and
+    // reads none of it, so all `m * n` values are initialised before `set_len`.
+    unsafe {
+        run(m, n, k, a, b, c.as_mut_ptr(), n, false, threads);
+        c.set_len(m * n);
+    }
+    c
+}
+
+fn threads_for(m: usize, n: usize, k: usize) -> usize {
+    let threads = pool::num_threads();
+    if threads > 1 && m * n * k >= PAR_MIN_FLOPS {
+        threads
+    } else {
+        1
+    }
+}
+
+fn check_output(m: usize, n: usize, len: usize, ldc: usize) {
+    assert!(
+        m == 0 || n == 0 || len >= (m - 1) * ldc + n,
+        "sgemm: output buffer too small"
+    );
+}
+
+/// The product on `threads` threads of the ember pool.
+///
+/// # Safety
+/// `c` must point to an (m x n) row-major output with row stride `ldc`; without
+/// `accumulate` it is only written, so it may be uninitialised.
 #[allow(clippy::too_many_arguments)]
-fn run(
+unsafe fn run(
     m: usize,
     n: usize,
     k: usize,
     a: MatRef,
     b: MatRef,
-    c: &mut [f32],
+    c: *mut f32,
     ldc: usize,
     accumulate: bool,
     threads: usize,
@@ -94,27 +163,53 @@ fn run(
     if m == 0 || n == 0 {
         return;
     }
-    assert!(
-        c.len() >= (m - 1) * ldc + n,
-        "sgemm: output buffer too small"
-    );
     if k == 0 {
         if !accumulate {
             for i in 0..m {
-                c[i * ldc..i * ldc + n].fill(0.0);
+                std::ptr::write_bytes(c.add(i * ldc), 0, n);
             }
         }
         return;
     }
+    if threads > 1 {
+        let c = SendPtr(c);
+        return pool::install(move || {
+            let c = c;
+            product(m, n, k, a, b, c.0, ldc, accumulate, threads)
+        });
+    }
+    product(m, n, k, a, b, c, ldc, accumulate, 1)
+}
+
+/// A raw output pointer moved into the pool.
+#[derive(Clone, Copy)]
+struct SendPtr(*mut f32);
+// SAFETY: the pointer is used by one product at a time, whose caller owns the output.
+unsafe impl Send for SendPtr {}
+
+/// The kernel call itself: `gemm`, or faer when `b`'s rows are not contiguous.
+#[allow(clippy::too_many_arguments)]
+unsafe fn product(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: MatRef,
+    b: MatRef,
+    c: *mut f32,
+    ldc: usize,
+    accumulate: bool,
+    threads: usize,
+) {
     // SAFETY (both calls): the operands' extents were checked by the callers (ops::matmul)
-    // against their storage; `c` was checked above.
+    // against their storage; `c` is the caller's (see `run`). Neither kernel reads `c`
+    // unless accumulating (gemm's `read_dst`, faer's documented `Accum::Replace`).
     #[cfg(target_arch = "x86_64")]
     if b.cs != 1 && n > 1 {
         use faer::{linalg::matmul::matmul, Accum, MatMut, MatRef as FaerRef, Par};
         unsafe {
             let fa = FaerRef::from_raw_parts(a.data.as_ptr().add(a.offset), m, k, a.rs, a.cs);
             let fb = FaerRef::from_raw_parts(b.data.as_ptr().add(b.offset), k, n, b.rs, b.cs);
-            let fc = MatMut::from_raw_parts_mut(c.as_mut_ptr(), m, n, ldc as isize, 1);
+            let fc = MatMut::from_raw_parts_mut(c, m, n, ldc as isize, 1);
             let accum = if accumulate {
                 Accum::Add
             } else {
@@ -134,7 +229,7 @@ fn run(
             m,
             n,
             k,
-            c.as_mut_ptr(),
+            c,
             1,
             ldc as isize,
             accumulate,

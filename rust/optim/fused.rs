@@ -353,14 +353,37 @@ fn for_chunks_mut(a: &mut [f32], b: &mut [f32], f: impl Fn(&mut [f32], &mut [f32
     }
 }
 
+/// `R::update` over one chunk, compiled for the instruction set `Arch` picks at run time.
+/// (A `WithSimd` type rather than a closure: through a closure LLVM kept the loop outside
+/// the target-feature function, at SSE width.)
+struct Update<'a, 'b, R: Rule> {
+    step: &'a R::Step,
+    pre: Pre,
+    w: &'a mut [f32],
+    g: &'a [f32],
+    slots: &'a mut [&'b mut [f32]],
+}
+
+impl<R: Rule> pulp::WithSimd for Update<'_, '_, R> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        R::update(self.step, self.pre, self.w, self.g, self.slots)
+    }
+}
+
 /// One fused update of one parameter: `R::update` over the whole buffer, split into
 /// chunks across the pool when it is large.
 fn run<R: Rule>(step: &R::Step, pre: Pre, w: &mut [f32], g: &[f32], slots: &mut [Vec<f32>]) {
-    let kernel = |w: &mut [f32], g: &[f32], s: &mut [&mut [f32]]| {
-        Arch::new().dispatch(
-            #[inline(always)]
-            || R::update(step, pre, w, g, s),
-        )
+    let kernel = |w: &mut [f32], g: &[f32], slots: &mut [&mut [f32]]| {
+        Arch::new().dispatch(Update::<R> {
+            step,
+            pre,
+            w,
+            g,
+            slots,
+        })
     };
     if w.len() < PAR_MIN_ELEMS {
         let mut s: SmallVec<[&mut [f32]; 4]> = slots.iter_mut().map(|v| v.as_mut_slice()).collect();

@@ -2,11 +2,13 @@
 use crate::autograd::{self, Variable};
 use crate::error::Result;
 use crate::ops;
-use crate::tensor::{DType, Tensor};
-use numpy::{PyArray1, PyArrayMethods, PyReadonlyArrayDyn};
+use crate::tensor::{CpuBuffer, DType, HostVec, Tensor};
+use numpy::{PyArray1, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::PyAny;
+use std::any::Any;
+use std::sync::Arc;
 
 /// An n-dimensional float32 or int64 tensor. Converts to and from numpy arrays.
 #[pyclass(name = "Tensor", module = "ember", subclass, frozen)]
@@ -74,6 +76,36 @@ pub fn to_tensor(obj: &Bound<'_, PyAny>, dtype: Option<&str>) -> PyResult<Tensor
     })
 }
 
+/// A tensor that reads a C-contiguous, aligned float32 or int64 numpy array in place
+/// (holding a reference to the array); anything else is converted (copied) as
+/// `to_tensor` does. For data that `fit`, `evaluate` and `predict` only read during the
+/// call, where a 60 MB copy per call would cost more than a training epoch's bookkeeping.
+pub fn borrow_array(obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
+    fn view<T: numpy::Element + Sync + 'static>(
+        obj: &Bound<'_, PyAny>,
+    ) -> Option<(HostVec<T>, Vec<usize>)> {
+        let a = obj.cast::<PyArrayDyn<T>>().ok()?;
+        let ptr = a.data() as *const T;
+        if !a.is_c_contiguous() || a.is_empty() || !ptr.is_aligned() {
+            return None;
+        }
+        let owner: Arc<dyn Any + Send + Sync> = Arc::new(a.clone().unbind());
+        // SAFETY: the array is C-contiguous and aligned with `len` elements, and `owner`
+        // keeps it (and so its memory) alive; ember never writes borrowed memory.
+        let buf = unsafe { HostVec::borrowed(ptr, a.len(), owner) };
+        Some((buf, a.shape().to_vec()))
+    }
+    let buffer = if let Some((b, shape)) = view::<f32>(obj) {
+        Some((CpuBuffer::F32(b), shape))
+    } else {
+        view::<i64>(obj).map(|(b, shape)| (CpuBuffer::I64(b), shape))
+    };
+    match buffer {
+        Some((b, shape)) => Ok(Tensor::from_buffer(b, &shape)?),
+        None => to_tensor(obj, None),
+    }
+}
+
 pub fn parse_dtype(d: &str) -> PyResult<DType> {
     match d {
         "float32" | "float" | "float64" | "float16" | "bfloat16" => Ok(DType::F32),
@@ -136,6 +168,14 @@ impl PyTensor {
     #[pyo3(signature = (data, dtype=None))]
     fn py_new(data: &Bound<'_, PyAny>, dtype: Option<&str>) -> PyResult<Self> {
         Ok(PyTensor::new(to_tensor(data, dtype)?))
+    }
+
+    /// A tensor reading `array`'s memory without a copy when it is a C-contiguous
+    /// float32 or int64 numpy array (a copy otherwise). The array must not be written
+    /// while the tensor lives: `fit`, `evaluate` and `predict` use it for their inputs.
+    #[staticmethod]
+    fn borrow(array: &Bound<'_, PyAny>) -> PyResult<Self> {
+        Ok(PyTensor::new(borrow_array(array)?))
     }
 
     #[getter]

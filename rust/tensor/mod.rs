@@ -56,7 +56,7 @@ impl Tensor {
             ));
         }
         Ok(Self::from_storage(
-            Storage::Cpu(CpuBuffer::F32(data)),
+            Storage::Cpu(CpuBuffer::F32(data.into())),
             shape,
         ))
     }
@@ -71,20 +71,33 @@ impl Tensor {
             ));
         }
         Ok(Self::from_storage(
-            Storage::Cpu(CpuBuffer::I64(data)),
+            Storage::Cpu(CpuBuffer::I64(data.into())),
             shape,
         ))
+    }
+
+    /// A tensor over an existing host buffer, which must hold exactly `prod(shape)` values.
+    pub fn from_buffer(buffer: CpuBuffer, shape: &[usize]) -> Result<Tensor> {
+        let storage = Storage::Cpu(buffer);
+        if storage.len() != numel(shape) {
+            return Err(value_err!(
+                "tensor: {} values cannot fill shape {:?}",
+                storage.len(),
+                shape
+            ));
+        }
+        Ok(Self::from_storage(storage, shape))
     }
 
     /// Internal constructor for kernels that computed exactly `prod(shape)` values.
     pub(crate) fn new_f32(data: Vec<f32>, shape: &[usize]) -> Tensor {
         debug_assert_eq!(data.len(), numel(shape));
-        Self::from_storage(Storage::Cpu(CpuBuffer::F32(data)), shape)
+        Self::from_storage(Storage::Cpu(CpuBuffer::F32(data.into())), shape)
     }
 
     pub(crate) fn new_i64(data: Vec<i64>, shape: &[usize]) -> Tensor {
         debug_assert_eq!(data.len(), numel(shape));
-        Self::from_storage(Storage::Cpu(CpuBuffer::I64(data)), shape)
+        Self::from_storage(Storage::Cpu(CpuBuffer::I64(data.into())), shape)
     }
 
     pub fn scalar(v: f32) -> Tensor {
@@ -259,7 +272,7 @@ impl Tensor {
             *self = self.contiguous_data();
         }
         match Arc::make_mut(&mut self.storage) {
-            Storage::Cpu(CpuBuffer::F32(v)) => Ok(v.as_mut_slice()),
+            Storage::Cpu(CpuBuffer::F32(v)) => Ok(v.to_mut().as_mut_slice()),
             _ => unreachable!("dtype checked above"),
         }
     }

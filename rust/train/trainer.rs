@@ -4,6 +4,7 @@
 use super::data::{epoch_order, gather_rows};
 use super::graph::Graph;
 use crate::autograd::{self, NoGrad};
+use crate::cpu::pool;
 use crate::error::Result;
 use crate::nn::losses::{self, Loss};
 use crate::nn::metrics::Metric;
@@ -191,7 +192,7 @@ impl Compiled {
         let loss = total.item()?;
         let grads = autograd::grad(&total, None, &[])?;
         // free the tape before the update so weights are updated in place
-        let outs: Vec<Tensor> = outs.iter().map(Tensor::detach).collect();
+        let outs: Vec<Tensor> = outs.into_iter().map(|t| t.detach()).collect();
         drop(total);
         let (mut gs, mut vs) = (Vec::new(), Vec::new());
         for v in self.graph.trainable_variables() {
@@ -237,8 +238,10 @@ impl Compiled {
             .take(steps.unwrap_or(usize::MAX))
             .enumerate()
         {
-            let (x, y, sw) = data.batch(idx)?;
-            let loss = self.train_batch(&x, &y, sw.as_ref())?;
+            let loss = pool::install(|| {
+                let (x, y, sw) = data.batch(idx)?;
+                self.train_batch(&x, &y, sw.as_ref())
+            })?;
             tracker.update(loss, idx.len());
             if on_batch(step, tracker.result())? == Control::Stop {
                 break;
@@ -264,8 +267,11 @@ impl Compiled {
             .take(steps.unwrap_or(usize::MAX))
             .enumerate()
         {
-            let (x, y, sw) = data.batch(idx)?;
-            tracker.update(self.test_batch(&x, &y, sw.as_ref())?, idx.len());
+            let loss = pool::install(|| {
+                let (x, y, sw) = data.batch(idx)?;
+                self.test_batch(&x, &y, sw.as_ref())
+            })?;
+            tracker.update(loss, idx.len());
             if on_batch(step, tracker.result())? == Control::Stop {
                 break;
             }
@@ -287,20 +293,26 @@ pub fn predict(
         sample_weight: None,
     };
     let n = data.num_samples()?;
-    let _ng = NoGrad::new();
     let mut parts: Vec<Vec<Vec<f32>>> = vec![Vec::new(); graph.num_outputs()];
     let mut shapes: Vec<Vec<usize>> = vec![Vec::new(); graph.num_outputs()];
     let order: Vec<usize> = (0..n).collect();
     let mut done = 0;
     for (step, idx) in order.chunks(batch_size.max(1)).enumerate() {
-        let xb = x
-            .iter()
-            .map(|t| gather_rows(t, idx))
-            .collect::<Result<Vec<_>>>()?;
-        let outs = graph.forward(&xb, &mut Context::new(false))?;
-        for (i, o) in outs.iter().enumerate() {
-            shapes[i] = o.shape().to_vec();
-            parts[i].push(o.to_vec_f32()?);
+        let outs = pool::install(|| {
+            let _ng = NoGrad::new();
+            let xb = x
+                .iter()
+                .map(|t| gather_rows(t, idx))
+                .collect::<Result<Vec<_>>>()?;
+            graph
+                .forward(&xb, &mut Context::new(false))?
+                .iter()
+                .map(|o| Ok((o.shape().to_vec(), o.to_vec_f32()?)))
+                .collect::<Result<Vec<_>>>()
+        })?;
+        for (i, (shape, values)) in outs.into_iter().enumerate() {
+            shapes[i] = shape;
+            parts[i].push(values);
         }
         done += idx.len();
         if on_batch(step)? == Control::Stop {

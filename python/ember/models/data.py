@@ -94,4 +94,5 @@ def class_weight_to_sample_weight(y, class_weight):
 
 
 def to_tensors(arrays):
-    return [_native.Tensor(a) for a in arrays]
+    """Tensors reading the prepared arrays in place (they are only read during the call)."""
+    return [_native.Tensor.borrow(a) for a in arrays]

@@ -1,7 +1,7 @@
 //! `Dense`: `activation(x @ kernel + bias)` over the last axis, on a fused linear op.
 use super::{incompatible, project_weights, single_input, weight_penalties};
 use crate::autograd::{record, Variable};
-use crate::cpu::gemm::{sgemm, MatRef};
+use crate::cpu::gemm::{sgemm, sgemm_new, sgemm_new_pair, MatRef};
 use crate::cpu::reduce::sum_axes;
 use crate::error::Result;
 use crate::nn::activations::Activation;
@@ -57,21 +57,21 @@ pub fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
         move |g: &Tensor| {
             let gd = g.f32_data()?;
             let gm = MatRef::row_major(&gd, m);
-            let mut grads = Vec::with_capacity(need.len());
-            grads.push(if need[0] {
-                let mut gx = vec![0.0; n * k];
-                sgemm(n, k, m, gm, mat(&w)?.t(), &mut gx, k, false);
-                Some(Tensor::from_f32(gx, &[n, k])?)
-            } else {
-                None
-            });
-            grads.push(if need[1] {
-                let mut gw = vec![0.0; k * m];
-                sgemm(k, m, n, mat(&x)?.t(), gm, &mut gw, m, false);
-                Some(Tensor::from_f32(gw, &[k, m])?)
-            } else {
-                None
-            });
+            let gx = (n, k, m, gm, mat(&w)?.t());
+            let gw = (k, m, n, mat(&x)?.t(), gm);
+            let (gx, gw) = match (need[0], need[1]) {
+                (true, true) => {
+                    let (gx, gw) = sgemm_new_pair(gx, gw);
+                    (Some(gx), Some(gw))
+                }
+                (true, false) => (Some(sgemm_new(gx)), None),
+                (false, true) => (None, Some(sgemm_new(gw))),
+                (false, false) => (None, None),
+            };
+            let mut grads = vec![
+                gx.map(|v| Tensor::from_f32(v, &[n, k])).transpose()?,
+                gw.map(|v| Tensor::from_f32(v, &[k, m])).transpose()?,
+            ];
             if need.len() == 3 {
                 grads.push(if need[2] {
                     Some(Tensor::from_f32(
