@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
 """ember side by side with PyTorch and Keras 3 on the shared workloads (../shared/bench).
 
-Runs W1 (f32 GEMM) and W2 (MLP training) of the shared benchmark for ember (through the
-Keras API: impl_keras with BENCH_KERAS_MODULE=ember) and for every peer importable here
-(torch, keras-jax, keras-torch, numpy for W1), each configuration in a fresh process via the
-shared run.py, and prints ratios measured in this one run:
+Runs the workloads of the shared benchmark (W1 f32 GEMM, W2 MLP, W3 CNN and W4 LSTM
+training, W5 inference) for ember (through the Keras API: impl_keras with
+BENCH_KERAS_MODULE=ember) and for every peer importable here (torch, keras-jax,
+keras-torch, numpy for W1), each configuration in a fresh process via the shared run.py,
+and prints ratios measured in this one run:
 
   W1: ember GFLOP/s / peer GFLOP/s   (above 1: ember faster)
-  W2: ember epoch time / peer epoch time   (below 1: ember faster)
+  W2-W4: ember epoch time / peer epoch time   (below 1: ember faster)
+  W5: ember samples/s / peer samples/s   (above 1: ember faster)
 
-    python benches/compare.py                          # W1 and W2, 2 threads
+A workload ember cannot run yet (a layer it lacks) is listed as skipped with the reason.
+
+    python benches/compare.py                          # every workload, 2 threads
     python benches/compare.py --workloads w1_gemm --threads 1 2
     python benches/compare.py --bench-dir /path/to/shared/bench --out results.jsonl
 
@@ -27,7 +31,8 @@ import sys
 import tempfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-WORKLOADS = ["w1_gemm", "w2_mlp"]
+WORKLOADS = ["w1_gemm", "w2_mlp", "w3_cnn", "w4_lstm", "w5_infer_mlp", "w5_infer_cnn"]
+TRAIN = {"w2_mlp", "w3_cnn", "w4_lstm"}
 # peer -> (modules that must import, environment of the child); names as in run.py's IMPLS
 PEERS = {
     "torch": (["torch"], {}),
@@ -83,13 +88,14 @@ def ember_env(bench_dir):
 
 
 def ember_missing(workload, env, bench_dir):
-    """Why ember cannot run `workload` yet (None when it can)."""
+    """Why ember cannot run `workload` yet (None when it can): builds the workload's model
+    through impl_keras, as the run will."""
     if workload == "w1_gemm":
         need = "import ember; ember.ops.matmul; ember.ops.convert_to_tensor; ember.ops.convert_to_numpy"
     else:
-        need = ("import ember\n"
-                "m = ember.Sequential([ember.Input(shape=(4,)), ember.layers.Dense(2)])\n"
-                "assert callable(getattr(m, 'fit', None)), 'ember.Sequential(...).fit does not exist yet'")
+        need = ("import os; os.environ['BENCH_KERAS_MODULE'] = 'ember'\n"
+                "import workloads as W, impl_keras as K\n"
+                f"K.build({workload!r}, W.init_weights({workload!r}))")
     return probe(need, env, bench_dir)
 
 
@@ -150,7 +156,7 @@ def w1_rows(recs, peers, threads):
     return head + ["others max"], rows
 
 
-def w2_rows(recs, peers, threads):
+def train_rows(recs, peers, threads):
     by = {r["impl"]: r for r in recs}
 
     def ep(r):
@@ -171,6 +177,40 @@ def w2_rows(recs, peers, threads):
     for p in peers:
         head += [f"{p} epoch", f"ember/{p}"]
     return head + ["others max"], [row]
+
+
+def infer_rows(recs, peers, threads):
+    by = {r["impl"]: r for r in recs}
+
+    def sps(r):
+        if not r or not r.get("ok"):
+            return None
+        res = r["result"]
+        return res["samples_per_s"]["median"], res["others_median"]
+    e = sps(by.get("ember"))
+    row = [f"{threads}", f"{e[0]:,.0f}" if e else "-"]
+    others = [e[1]] if e else []
+    for p in peers:
+        v = sps(by.get(p))
+        row += [f"{v[0]:,.0f}" if v else "-", fmt_ratio(e[0] / v[0] if e and v else None)]
+        if v:
+            others.append(v[1])
+    row.append(f"{max(others):.2f}" if others else "-")
+    head = ["threads", "ember samples/s"]
+    for p in peers:
+        head += [f"{p} samples/s", f"ember/{p}"]
+    return head + ["others max"], [row]
+
+
+NOTES = {
+    "w1_gemm": "GFLOP/s (median call); ember/peer = GFLOP/s ratio, above 1: ember faster",
+    "train": "epoch time (median of 3 after a warm-up); ember/peer = time ratio, below 1: ember faster",
+    "infer": "predict samples/s (median of 3 passes after a warm-up); ember/peer above 1: ember faster",
+}
+
+
+def kind(workload):
+    return workload if workload == "w1_gemm" else "train" if workload in TRAIN else "infer"
 
 
 def table(head, rows):
@@ -225,14 +265,11 @@ def main():
             recs.append((t, recs_t))
         rows_all, head = [], None
         for t, rs in recs:
-            head, rows = (w1_rows if w == "w1_gemm" else w2_rows)(rs, w_peers, t)
+            rows_of = {"w1_gemm": w1_rows, "train": train_rows, "infer": infer_rows}[kind(w)]
+            head, rows = rows_of(rs, w_peers, t)
             rows_all += rows
         if head:
-            note = ("GFLOP/s (median call); ember/peer = GFLOP/s ratio, above 1: ember faster"
-                    if w == "w1_gemm" else
-                    "epoch time (median of 3 after a warm-up); ember/peer = time ratio, below 1: ember faster"
-                    )
-            report.append(f"\n{w}: {note}\n" + table(head, rows_all))
+            report.append(f"\n{w}: {NOTES[kind(w)]}\n" + table(head, rows_all))
 
     print("\n".join(report))
     if failures:
