@@ -29,7 +29,10 @@ fn vals(x: &Tensor) -> Vec<f32> {
 fn close(a: &[f32], b: &[f32], tol: f32) {
     assert_eq!(a.len(), b.len(), "lengths differ: {a:?} vs {b:?}");
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        assert!((x - y).abs() <= tol * (1.0 + y.abs()), "element {i}: {x} vs {y}\n{a:?}\n{b:?}");
+        assert!(
+            (x - y).abs() <= tol * (1.0 + y.abs()),
+            "element {i}: {x} vs {y}\n{a:?}\n{b:?}"
+        );
     }
 }
 
@@ -84,11 +87,17 @@ fn merges_broadcast_and_expand_lower_ranks_after_the_batch_axis() {
     let b = t(&[10., 20.], &[2, 1]);
     let y = call(&Merge::new("add", MergeOp::Add), &[a.clone(), b]).unwrap();
     let av = vals(&a);
-    let want: Vec<f32> = (0..6).map(|i| av[i] + if i < 3 { 10. } else { 20. }).collect();
+    let want: Vec<f32> = (0..6)
+        .map(|i| av[i] + if i < 3 { 10. } else { 20. })
+        .collect();
     close(&vals(&y), &want, 1e-6);
     // (2, 3) with (2, 4, 3): the first becomes (2, 1, 3)
     let c = data(&[2, 4, 3], 2);
-    let y = call(&Merge::new("mul", MergeOp::Multiply), &[a.clone(), c.clone()]).unwrap();
+    let y = call(
+        &Merge::new("mul", MergeOp::Multiply),
+        &[a.clone(), c.clone()],
+    )
+    .unwrap();
     assert_eq!(y.shape(), &[2, 4, 3]);
     let cv = vals(&c);
     let want: Vec<f32> = (0..24).map(|i| cv[i] * av[(i / 12) * 3 + i % 3]).collect();
@@ -112,13 +121,27 @@ fn merge_gradients_match_finite_differences() {
 #[test]
 fn merge_shape_errors_name_the_layer_and_shapes() {
     let e = value_error(
-        call(&Merge::new("add_1", MergeOp::Add), &[data(&[2, 3], 0), data(&[2, 4], 0)]).unwrap_err(),
+        call(
+            &Merge::new("add_1", MergeOp::Add),
+            &[data(&[2, 3], 0), data(&[2, 4], 0)],
+        )
+        .unwrap_err(),
     );
-    assert!(e.contains("add_1") && e.contains("incompatible") && e.contains("[3]") && e.contains("[4]"), "{e}");
+    assert!(
+        e.contains("add_1") && e.contains("incompatible") && e.contains("[3]") && e.contains("[4]"),
+        "{e}"
+    );
     let e = value_error(
-        call(&Merge::new("max", MergeOp::Maximum), &[data(&[2, 3], 0), data(&[5, 3], 0)]).unwrap_err(),
+        call(
+            &Merge::new("max", MergeOp::Maximum),
+            &[data(&[2, 3], 0), data(&[5, 3], 0)],
+        )
+        .unwrap_err(),
     );
-    assert!(e.contains("max") && e.contains("batch sizes") && e.contains("[5, 3]"), "{e}");
+    assert!(
+        e.contains("max") && e.contains("batch sizes") && e.contains("[5, 3]"),
+        "{e}"
+    );
     let three = [data(&[2, 3], 0), data(&[2, 3], 1), data(&[2, 3], 2)];
     let e = value_error(call(&Merge::new("sub", MergeOp::Subtract), &three).unwrap_err());
     assert!(e.contains("sub") && e.contains("exactly 2"), "{e}");
@@ -153,10 +176,22 @@ fn concatenate_joins_any_axis_with_gradients() {
 fn concatenate_errors_name_the_layer_and_shapes() {
     let layer = Concatenate::new("concat_9", -1);
     let e = value_error(call(&layer, &[data(&[2, 3, 4], 0), data(&[2, 2, 4], 0)]).unwrap_err());
-    assert!(e.contains("concat_9") && e.contains("[2, 3, 4]") && e.contains("[2, 2, 4]"), "{e}");
+    assert!(
+        e.contains("concat_9") && e.contains("[2, 3, 4]") && e.contains("[2, 2, 4]"),
+        "{e}"
+    );
     let e = value_error(call(&layer, &[data(&[2, 3], 0), data(&[2, 3, 1], 0)]).unwrap_err());
-    assert!(e.contains("concat_9") && e.contains("matching shapes"), "{e}");
-    let e = value_error(call(&Concatenate::new("c", 3), &[data(&[2, 3], 0), data(&[2, 3], 0)]).unwrap_err());
+    assert!(
+        e.contains("concat_9") && e.contains("matching shapes"),
+        "{e}"
+    );
+    let e = value_error(
+        call(
+            &Concatenate::new("c", 3),
+            &[data(&[2, 3], 0), data(&[2, 3], 0)],
+        )
+        .unwrap_err(),
+    );
     assert!(e.contains("out of range"), "{e}");
 }
 
@@ -167,7 +202,9 @@ fn batch_dot_ref(x: &[f32], y: &[f32], b: usize, p: usize, d: usize, q: usize) -
     for n in 0..b {
         for i in 0..p {
             for j in 0..q {
-                out[(n * p + i) * q + j] = (0..d).map(|k| x[(n * p + i) * d + k] * y[(n * d + k) * q + j]).sum();
+                out[(n * p + i) * q + j] = (0..d)
+                    .map(|k| x[(n * p + i) * d + k] * y[(n * d + k) * q + j])
+                    .sum();
             }
         }
     }
@@ -202,12 +239,20 @@ fn dot_matches_batch_dot() {
             }
         }
     }
-    close(&vals(&out), &batch_dot_ref(&vals(&x), &yt, b, p, d, q), 1e-5);
+    close(
+        &vals(&out),
+        &batch_dot_ref(&vals(&x), &yt, b, p, d, q),
+        1e-5,
+    );
     // (b, d) . (b, q, d) on axes (1, 2) -> (b, q)
     let x2 = data(&[b, d], 3);
     let out = call(&Dot::new("dot", [1, 2], false), &[x2.clone(), y.clone()]).unwrap();
     assert_eq!(out.shape(), &[b, q]);
-    close(&vals(&out), &batch_dot_ref(&vals(&x2), &yt, b, 1, d, q), 1e-5);
+    close(
+        &vals(&out),
+        &batch_dot_ref(&vals(&x2), &yt, b, 1, d, q),
+        1e-5,
+    );
     // (b, d, p) . (b, d) on axes (1, 1) -> (b, p)
     let x3 = data(&[b, d, p], 4);
     let out = call(&Dot::new("dot", [1, 1], false), &[x3, x2]).unwrap();
@@ -229,7 +274,11 @@ fn dot_gradients_match_finite_differences() {
         check_gradients(|xs| call(&layer, xs), &ins, 1e-3, 2e-2)
             .unwrap_or_else(|e| panic!("axes {axes:?} normalize {normalize}: {e}"));
     }
-    let out = call(&Dot::new("dot", [1, 1], false), &[data(&[2, 4, 3, 2], 1), data(&[2, 4, 2], 2)]).unwrap();
+    let out = call(
+        &Dot::new("dot", [1, 1], false),
+        &[data(&[2, 4, 3, 2], 1), data(&[2, 4, 2], 2)],
+    )
+    .unwrap();
     assert_eq!(out.shape(), &[2, 3, 2, 2]);
 }
 
@@ -237,13 +286,34 @@ fn dot_gradients_match_finite_differences() {
 fn dot_errors_name_the_layer_and_shapes() {
     let layer = Dot::new("dot_3", [1, 1], false);
     let e = value_error(call(&layer, &[data(&[2, 3], 0), data(&[2, 4], 0)]).unwrap_err());
-    assert!(e.contains("dot_3") && e.contains("3") && e.contains("[2, 4]"), "{e}");
+    assert!(
+        e.contains("dot_3") && e.contains("3") && e.contains("[2, 4]"),
+        "{e}"
+    );
     let e = value_error(call(&layer, &[data(&[2, 3], 0)]).unwrap_err());
     assert!(e.contains("dot_3") && e.contains("2 inputs"), "{e}");
-    let e = value_error(call(&Dot::new("d", [0, 0], false), &[data(&[2, 3], 0), data(&[2, 3], 0)]).unwrap_err());
+    let e = value_error(
+        call(
+            &Dot::new("d", [0, 0], false),
+            &[data(&[2, 3], 0), data(&[2, 3], 0)],
+        )
+        .unwrap_err(),
+    );
     assert!(e.contains("axis 0"), "{e}");
-    let e = value_error(call(&Dot::new("d", [1, 1], false), &[data(&[3], 0), data(&[3], 0)]).unwrap_err());
+    let e = value_error(
+        call(
+            &Dot::new("d", [1, 1], false),
+            &[data(&[3], 0), data(&[3], 0)],
+        )
+        .unwrap_err(),
+    );
     assert!(e.contains("rank < 2"), "{e}");
-    let e = value_error(call(&Dot::new("d", [4, 1], false), &[data(&[2, 3], 0), data(&[2, 3], 0)]).unwrap_err());
+    let e = value_error(
+        call(
+            &Dot::new("d", [4, 1], false),
+            &[data(&[2, 3], 0), data(&[2, 3], 0)],
+        )
+        .unwrap_err(),
+    );
     assert!(e.contains("out of range"), "{e}");
 }

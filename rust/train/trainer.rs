@@ -156,7 +156,8 @@ impl Compiled {
             let Some(loss) = self.losses.get(i).and_then(|l| l.as_ref()) else {
                 continue;
             };
-            let target = targets[i].ok_or_else(|| value_err!("no target array for model output {i}"))?;
+            let target =
+                targets[i].ok_or_else(|| value_err!("no target array for model output {i}"))?;
             let mut l = losses::compute(loss.as_ref(), target, out, sw)?;
             per_output.push(l.item()?);
             if self.loss_weights[i] != 1.0 {
@@ -176,7 +177,11 @@ impl Compiled {
         for extra in ctx.losses.drain(..) {
             total = ops::add(&total, &ops::sum(&extra, None, false)?)?;
         }
-        let n = outs.first().and_then(|o| o.shape().first()).copied().unwrap_or(1);
+        let n = outs
+            .first()
+            .and_then(|o| o.shape().first())
+            .copied()
+            .unwrap_or(1);
         let mut trackers = self.output_losses.lock();
         trackers.resize(per_output.len(), LossTracker::default());
         for (t, v) in trackers.iter_mut().zip(per_output) {
@@ -204,7 +209,11 @@ impl Compiled {
 
     /// Each output's mean loss since the last reset (outputs with a loss, in order).
     pub fn output_losses(&self) -> Vec<f64> {
-        self.output_losses.lock().iter().map(|t| t.result()).collect()
+        self.output_losses
+            .lock()
+            .iter()
+            .map(|t| t.result())
+            .collect()
     }
 
     pub fn reset_metrics(&self) {

@@ -96,8 +96,7 @@ class Subtract(Merge):
     def _check_count(self, shapes):
         if len(shapes) != 2:
             raise ValueError(
-                f"A `Subtract` layer should be called on exactly 2 inputs. Layer '{self.name}' "
-                f"received: input_shape={shapes}"
+                f"Layer '{self.name}' (Subtract) should be called on exactly 2 inputs. Received: input_shape={shapes}"
             )
 
 
@@ -141,8 +140,8 @@ class Concatenate(Merge):
 
         def bad():
             return ValueError(
-                f"A `Concatenate` layer requires inputs with matching shapes except for the concatenation "
-                f"axis. Layer '{self.name}' (axis={self.axis}) received: input_shape={shapes}"
+                f"Layer '{self.name}' (Concatenate) requires inputs with matching shapes except for the "
+                f"concatenation axis (axis={self.axis}). Received: input_shape={shapes}"
             )
 
         if any(len(s) != rank for s in shapes):
@@ -210,8 +209,7 @@ class Dot(Merge):
         shapes = _input_shapes(self, input_shape)
         if len(shapes) != 2:
             raise ValueError(
-                f"A `Dot` layer should be called on a list of 2 inputs. Layer '{self.name}' "
-                f"received: input_shape={shapes}"
+                f"Layer '{self.name}' (Dot) should be called on a list of 2 inputs. Received: input_shape={shapes}"
             )
         if any(len(s) < 2 for s in shapes):
             raise ValueError(

@@ -170,10 +170,7 @@ impl Layer for Merge {
 
 fn with_all_shapes(e: Error, inputs: &[Tensor]) -> Error {
     match e {
-        Error::Value(m) => Error::Value(format!(
-            "{m}. Full input shapes: {:?}",
-            shapes(inputs)
-        )),
+        Error::Value(m) => Error::Value(format!("{m}. Full input shapes: {:?}", shapes(inputs))),
         other => other,
     }
 }
@@ -213,7 +210,11 @@ impl Layer for Concatenate {
         if inputs.iter().any(|t| t.ndim() != rank) {
             return Err(bad());
         }
-        let axis = crate::tensor::normalize_axis(&format!("Concatenate layer \"{}\"", self.name), self.axis, rank)?;
+        let axis = crate::tensor::normalize_axis(
+            &format!("Concatenate layer \"{}\"", self.name),
+            self.axis,
+            rank,
+        )?;
         let first = inputs[0].shape();
         if inputs
             .iter()
@@ -286,7 +287,10 @@ impl Layer for Dot {
             }
             Ok(r as usize)
         };
-        let (a0, a1) = (resolve(self.axes[0], x.ndim())?, resolve(self.axes[1], y.ndim())?);
+        let (a0, a1) = (
+            resolve(self.axes[0], x.ndim())?,
+            resolve(self.axes[1], y.ndim())?,
+        );
         if a0 == 0 || a1 == 0 {
             return Err(value_err!(
                 "Dot layer \"{name}\": cannot perform batch_dot over axis 0 (the batch axis). Received axes={:?} for inputs with shapes {xs:?} and {ys:?}",
@@ -309,7 +313,10 @@ impl Layer for Dot {
         let (batch, depth) = (xs[0], xs[a0]);
         let x_rest: Vec<usize> = (1..xs.len()).filter(|&d| d != a0).collect();
         let y_rest: Vec<usize> = (1..ys.len()).filter(|&d| d != a1).collect();
-        let x_perm: Vec<usize> = std::iter::once(0).chain(x_rest.iter().copied()).chain([a0]).collect();
+        let x_perm: Vec<usize> = std::iter::once(0)
+            .chain(x_rest.iter().copied())
+            .chain([a0])
+            .collect();
         let y_perm: Vec<usize> = [0, a1].into_iter().chain(y_rest.iter().copied()).collect();
         let p: usize = x_rest.iter().map(|&d| xs[d]).product();
         let q: usize = y_rest.iter().map(|&d| ys[d]).product();
