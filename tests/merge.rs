@@ -165,7 +165,7 @@ fn concatenate_joins_any_axis_with_gradients() {
         shape_b[axis.rem_euclid(3) as usize] = 2;
         let ins = [data(&[2, 3, 4], 1), data(&shape_b, 2), data(&shape_b, 3)];
         let y = call(&layer, &ins).unwrap();
-        let mut want = vec![2, 3, 4];
+        let mut want = [2, 3, 4];
         want[axis.rem_euclid(3) as usize] += 4;
         assert_eq!(y.shape(), &want[..]);
         check_gradients(|xs| call(&layer, xs), &ins, 1e-3, 1e-2).unwrap();
@@ -261,16 +261,17 @@ fn dot_matches_batch_dot() {
 
 #[test]
 fn dot_gradients_match_finite_differences() {
-    let cases: [([isize; 2], bool, Vec<usize>, Vec<usize>); 5] = [
-        ([1, 1], false, vec![3, 4], vec![3, 4]),
-        ([-1, -1], true, vec![3, 4], vec![3, 4]),
-        ([2, 2], false, vec![2, 3, 4], vec![2, 5, 4]),
-        ([1, 2], true, vec![2, 4], vec![2, 3, 4]),
-        ([1, 1], false, vec![2, 4, 3, 2], vec![2, 4, 2]),
+    type Case = ([isize; 2], bool, &'static [usize], &'static [usize]);
+    let cases: [Case; 5] = [
+        ([1, 1], false, &[3, 4], &[3, 4]),
+        ([-1, -1], true, &[3, 4], &[3, 4]),
+        ([2, 2], false, &[2, 3, 4], &[2, 5, 4]),
+        ([1, 2], true, &[2, 4], &[2, 3, 4]),
+        ([1, 1], false, &[2, 4, 3, 2], &[2, 4, 2]),
     ];
     for (axes, normalize, sx, sy) in cases {
         let layer = Dot::new("dot", axes, normalize);
-        let ins = [data(&sx, 1), data(&sy, 2)];
+        let ins = [data(sx, 1), data(sy, 2)];
         check_gradients(|xs| call(&layer, xs), &ins, 1e-3, 2e-2)
             .unwrap_or_else(|e| panic!("axes {axes:?} normalize {normalize}: {e}"));
     }
