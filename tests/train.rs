@@ -84,6 +84,7 @@ fn model() -> (Compiled, Variable, Variable) {
             optim::from_config("sgd", &Config::new().set("learning_rate", 0.1f32)).unwrap(),
         ))),
         metrics: vec![vec![]],
+        output_losses: Default::default(),
     };
     (compiled, w, b)
 }

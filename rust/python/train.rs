@@ -189,6 +189,7 @@ impl PyTrainer {
                     .into_iter()
                     .map(|ms| ms.into_iter().map(|m| m.metric.clone()).collect())
                     .collect(),
+                output_losses: Default::default(),
             }),
         })
     }
@@ -286,6 +287,11 @@ impl PyTrainer {
 
     fn reset_metrics(&self) {
         self.c.reset_metrics()
+    }
+
+    /// Each output's mean unweighted loss since the last reset (outputs with a loss).
+    fn output_losses(&self) -> Vec<f64> {
+        self.c.output_losses()
     }
 }
 

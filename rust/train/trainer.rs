@@ -28,6 +28,9 @@ pub struct Compiled {
     pub optimizer: Option<SharedOptimizer>,
     /// The metrics of each output.
     pub metrics: Vec<Vec<SharedMetric>>,
+    /// The running mean of each output's unweighted loss since the last reset, one per
+    /// output that has a loss (Keras logs them as `<output>_loss`).
+    pub output_losses: Mutex<Vec<LossTracker>>,
 }
 
 /// Whole-dataset arrays: inputs, targets and optional per-sample weights, all with the
@@ -116,33 +119,47 @@ pub enum Control {
 }
 
 impl Compiled {
+    /// The target of each output: `y` holds one target per output, or one per output
+    /// that has a loss (in output order).
+    fn targets<'a>(&self, y: &'a [Tensor], outputs: usize) -> Result<Vec<Option<&'a Tensor>>> {
+        if y.len() == outputs {
+            return Ok(y.iter().map(Some).collect());
+        }
+        let with_loss = self.losses.iter().filter(|l| l.is_some()).count();
+        if y.len() != with_loss {
+            return Err(value_err!(
+                "the model has {outputs} output(s) ({with_loss} with a loss) but {} target array(s) were given",
+                y.len()
+            ));
+        }
+        let mut next = y.iter();
+        Ok(self
+            .losses
+            .iter()
+            .map(|l| l.as_ref().and_then(|_| next.next()))
+            .collect())
+    }
+
     /// The total loss of a batch: the weighted losses of the outputs plus the layers'
-    /// regularization and activity losses (Keras's `compute_loss`).
+    /// regularization and activity losses (Keras's `compute_loss`). Each output's
+    /// unweighted loss goes to its tracker.
     fn total_loss(
         &self,
-        y: &[Tensor],
+        targets: &[Option<&Tensor>],
         outs: &[Tensor],
         sw: Option<&Tensor>,
         ctx: &mut Context,
     ) -> Result<Tensor> {
-        if y.len() != self.losses.iter().filter(|l| l.is_some()).count() && y.len() != outs.len() {
-            return Err(value_err!(
-                "the model has {} output(s) but {} target array(s) were given",
-                outs.len(),
-                y.len()
-            ));
-        }
         let mut total: Option<Tensor> = None;
-        let mut yi = 0;
+        let mut per_output = Vec::new();
         for (i, out) in outs.iter().enumerate() {
-            let Some(loss) = &self.losses[i] else {
+            let Some(loss) = self.losses.get(i).and_then(|l| l.as_ref()) else {
                 continue;
             };
-            let target = y
-                .get(yi)
-                .ok_or_else(|| value_err!("no target array for model output {i}"))?;
-            yi += 1;
+            let target =
+                targets[i].ok_or_else(|| value_err!("no target array for model output {i}"))?;
             let mut l = losses::compute(loss.as_ref(), target, out, sw)?;
+            per_output.push(l.item()?);
             if self.loss_weights[i] != 1.0 {
                 l = ops::scale(&l, self.loss_weights[i])?;
             }
@@ -160,25 +177,48 @@ impl Compiled {
         for extra in ctx.losses.drain(..) {
             total = ops::add(&total, &ops::sum(&extra, None, false)?)?;
         }
+        let n = outs
+            .first()
+            .and_then(|o| o.shape().first())
+            .copied()
+            .unwrap_or(1);
+        let mut trackers = self.output_losses.lock();
+        trackers.resize(per_output.len(), LossTracker::default());
+        for (t, v) in trackers.iter_mut().zip(per_output) {
+            t.update(v, n);
+        }
         Ok(total)
     }
 
-    fn update_metrics(&self, y: &[Tensor], outs: &[Tensor], sw: Option<&Tensor>) -> Result<()> {
+    fn update_metrics(
+        &self,
+        targets: &[Option<&Tensor>],
+        outs: &[Tensor],
+        sw: Option<&Tensor>,
+    ) -> Result<()> {
         let _ng = NoGrad::new();
-        for (i, ms) in self.metrics.iter().enumerate() {
-            if ms.is_empty() {
-                continue;
-            }
-            let (target, out) = (y.get(i).unwrap_or(&y[y.len() - 1]), &outs[i]);
-            for m in ms {
-                m.lock().update(target, out, sw)?;
+        for ((ms, target), out) in self.metrics.iter().zip(targets).zip(outs) {
+            if let Some(target) = target {
+                for m in ms {
+                    m.lock().update(target, out, sw)?;
+                }
             }
         }
         Ok(())
     }
 
+    /// Each output's mean loss since the last reset (outputs with a loss, in order).
+    pub fn output_losses(&self) -> Vec<f64> {
+        self.output_losses
+            .lock()
+            .iter()
+            .map(|t| t.result())
+            .collect()
+    }
+
     pub fn reset_metrics(&self) {
         self.metrics.iter().flatten().for_each(|m| m.lock().reset());
+        self.output_losses.lock().clear();
     }
 
     /// One optimizer step on a batch; returns the batch loss.
@@ -188,7 +228,8 @@ impl Compiled {
         })?;
         let mut ctx = Context::new(true);
         let outs = self.graph.forward(x, &mut ctx)?;
-        let total = self.total_loss(y, &outs, sw, &mut ctx)?;
+        let targets = self.targets(y, outs.len())?;
+        let total = self.total_loss(&targets, &outs, sw, &mut ctx)?;
         let loss = total.item()?;
         let grads = autograd::grad(&total, None, &[])?;
         // free the tape before the update so weights are updated in place
@@ -204,7 +245,7 @@ impl Compiled {
         drop(grads);
         optimizer.lock().apply(&gs, &vs)?;
         self.graph.apply_constraints()?;
-        self.update_metrics(y, &outs, sw)?;
+        self.update_metrics(&targets, &outs, sw)?;
         Ok(loss)
     }
 
@@ -213,8 +254,9 @@ impl Compiled {
         let _ng = NoGrad::new();
         let mut ctx = Context::new(false);
         let outs = self.graph.forward(x, &mut ctx)?;
-        let loss = self.total_loss(y, &outs, sw, &mut ctx)?.item()?;
-        self.update_metrics(y, &outs, sw)?;
+        let targets = self.targets(y, outs.len())?;
+        let loss = self.total_loss(&targets, &outs, sw, &mut ctx)?.item()?;
+        self.update_metrics(&targets, &outs, sw)?;
         Ok(loss)
     }
 

@@ -4,6 +4,24 @@ from ember.layers.activations import ELU, Activation, LeakyReLU, PReLU, ReLU, So
 from ember.layers.core import Dense, Identity, Lambda  # noqa: F401
 from ember.layers.input_layer import Input, InputLayer  # noqa: F401
 from ember.layers.layer import Layer  # noqa: F401
+from ember.layers.merging import (  # noqa: F401
+    Add,
+    Average,
+    Concatenate,
+    Dot,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    dot,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
 from ember.layers.regularization import (  # noqa: F401
     ActivityRegularization,
     AlphaDropout,

@@ -10,7 +10,7 @@ import inspect
 import numpy as np
 
 from ember import _native
-from ember.layers.symbolic import KerasTensor, any_symbolic, map_structure
+from ember.layers.symbolic import KerasTensor, any_symbolic, flatten, is_shape, map_structure, pack_like
 
 _NAME_COUNTS = {}
 
@@ -108,32 +108,32 @@ class Layer:
     def _symbolic_call(self, inputs, *args, **kwargs):
         shapes = map_structure(lambda t: t.shape, inputs)
         self._maybe_build(shapes)
-        if type(self).compute_output_shape is not Layer.compute_output_shape:
-            out_shapes = self.compute_output_shape(shapes)
-            dtypes = map_structure(lambda _: self.compute_output_dtype(inputs), out_shapes)
-        else:
-            out_shapes, dtypes = self._infer_output_spec(inputs)
-        single = isinstance(out_shapes, tuple) and all(d is None or isinstance(d, int) for d in out_shapes)
-        if single:
-            outputs = KerasTensor(out_shapes, dtype=dtypes, layer=self, index=0)
-        else:
-            outputs = [KerasTensor(s, dtype=d, layer=self, index=i) for i, (s, d) in enumerate(zip(out_shapes, dtypes))]
+        outputs = self._output_spec(inputs, shapes)
+        call = len(self._inbound)
+        for i, t in enumerate(flatten(outputs)):
+            t._node, t._index, t._layer = (self, call), i, self
         self._inbound.append((inputs, outputs, args, dict(kwargs)))
-        for o in outputs if isinstance(outputs, list) else [outputs]:
-            o._node = (self, len(self._inbound) - 1)
         return outputs
+
+    def _output_spec(self, inputs, shapes):
+        """The outputs of a call on the symbolic ``inputs``, as new KerasTensors: from
+        ``compute_output_shape`` where the layer defines it, else by running the layer."""
+        if type(self).compute_output_shape is Layer.compute_output_shape:
+            return self._infer_output_spec(inputs)
+        out = self.compute_output_shape(shapes)
+        dtype = self.compute_output_dtype(inputs)
+        return pack_like(out, [KerasTensor(s, dtype=dtype) for s in flatten(out, is_shape)], is_shape)
 
     def compute_output_dtype(self, inputs):
         return "float32"
 
     def compute_output_shape(self, input_shape):
         """Output shape(s) for input shape(s) with None batch dimensions."""
-        is_single = isinstance(input_shape, tuple) and all(d is None or isinstance(d, int) for d in input_shape)
-        spec = KerasTensor(input_shape) if is_single else [KerasTensor(s) for s in input_shape]
-        return self._infer_output_spec(spec)[0]
+        spec = pack_like(input_shape, [KerasTensor(s) for s in flatten(input_shape, is_shape)], is_shape)
+        return map_structure(lambda t: t.shape, self._infer_output_spec(spec))
 
     def _infer_output_spec(self, inputs):
-        """Output shapes and dtypes, found by running the layer once on a batch of 2 zeros."""
+        """Output KerasTensors, found by running the layer once on a batch of 2 zeros."""
         def dummy(t):
             dtype = np.int64 if str(t.dtype).startswith(("int", "uint", "bool")) else np.float32
             return np.zeros(tuple(2 if d is None else d for d in t.shape), dtype=dtype)
@@ -141,18 +141,14 @@ class Layer:
         kwargs = {"training": False} if self._call_accepts("training") else {}
         with _native.no_grad():
             out = self.call(map_structure(lambda t: _to_tensor(dummy(t)), inputs), **kwargs)
-        first = inputs
-        while isinstance(first, (list, tuple)):
-            first = first[0]
+        first = flatten(inputs)[0]
         batch_none = first.shape[:1] == (None,)
 
-        def shape_of(t):
-            s = tuple(t.shape)
-            return ((None,) + s[1:]) if batch_none and s else s
+        def spec(o):
+            s = tuple(o.shape)
+            return KerasTensor(((None,) + s[1:]) if batch_none and s else s, dtype=o.dtype)
 
-        if isinstance(out, (list, tuple)):
-            return [shape_of(o) for o in out], [o.dtype for o in out]
-        return shape_of(out), out.dtype
+        return map_structure(spec, out)
 
     # ------------------------------------------------------------------ weights
     @property
@@ -164,7 +160,7 @@ class Layer:
         self._trainable = bool(value)
         for v in self._trainable_variables:
             v.trainable = self._trainable
-        for layer in self._layers:
+        for layer in self._tracked_layers():
             layer.trainable = value
 
     def _tracked_layers(self):

@@ -4,7 +4,8 @@ import numpy as np
 
 from ember.layers.input_layer import InputLayer
 from ember.layers.layer import Layer
-from ember.models.functional import FunctionalGraph, pack_like
+from ember.layers.symbolic import pack_like
+from ember.models.functional import FunctionalGraph
 from ember.models.trainer import Trainer
 
 
@@ -23,14 +24,28 @@ class Model(Trainer, Layer):
         if inputs is not None or outputs is not None:
             if inputs is None or outputs is None:
                 raise ValueError(f"Model '{self.name}': pass both inputs and outputs (or neither, to subclass)")
-            self._graph = FunctionalGraph(inputs, outputs, f"Model '{self.name}'")
+            self._graph = FunctionalGraph(inputs, outputs, f'Model "{self.name}"')
             self.built = True
+
+    def build(self, input_shape=None):
+        self.built = True
 
     # ------------------------------------------------------------------ calling
     def call(self, inputs, training=None):
         if self._graph is None:
             raise NotImplementedError(f"Model '{self.name}': a subclassed model must implement call()")
         return self._graph.call(inputs, training=training)
+
+    def _output_spec(self, inputs, shapes):
+        if self._graph is not None and self._runs_its_graph():
+            return self._graph.output_spec(inputs)
+        return Layer._output_spec(self, inputs, shapes)
+
+    def compute_output_shape(self, input_shape):
+        if self._graph is None:
+            return Layer.compute_output_shape(self, input_shape)
+        out = [(None,) + tuple(t.shape[1:]) if t.shape else () for t in self._graph.outputs]
+        return pack_like(self._graph.output_structure, out)
 
     def _input_dtypes(self):
         if self._graph is None:
@@ -63,6 +78,12 @@ class Model(Trainer, Layer):
         if self._graph is not None:
             return list(self._graph.layers)
         return Layer._tracked_layers(self)
+
+    @property
+    def output_names(self):
+        """The names Keras uses for the outputs in compile arguments and logs: the keys of
+        a dict of outputs, else the names of the layers that produce them."""
+        return None if self._graph is None else list(self._graph.output_names)
 
     @property
     def inputs(self):

@@ -24,6 +24,7 @@ class Trainer:
         self._native_trainer = None
         self._loss_tracker = None
         self._compile_metrics = []
+        self._output_loss_trackers = []
 
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
@@ -41,6 +42,7 @@ class Trainer:
         self._losses_resolved = None
         self._loss_tracker = M.Mean(name="loss")
         self._compile_metrics = []
+        self._output_loss_trackers = []
         self._native_trainer = None
         self.compiled = True
         self._L, self._M = L, M
@@ -48,11 +50,43 @@ class Trainer:
             self._resolve_compile()
 
     def _output_names(self):
-        return [getattr(t, "name", None) or f"output_{i}" for i, t in enumerate(self._output_tensors())]
+        graph = getattr(self, "_graph", None)
+        return list(graph.output_names) if graph is not None else ["output_0"]
 
     def _output_tensors(self):
         graph = getattr(self, "_graph", None)
         return graph.outputs if graph is not None else [None]
+
+    def _per_output(self, arg, what, names, default):
+        """A compile argument spread over the outputs (Keras 3 rules): a dict keyed by
+        output names, a list with one entry per output, or one value for a single output
+        (``loss`` alone may also be one value for all outputs)."""
+        n = len(names)
+        if isinstance(arg, dict):
+            unknown = [k for k in arg if k not in names]
+            if unknown:
+                raise ValueError(
+                    f"In the dict argument `{what}`, key(s) {unknown} do not correspond to any model output. "
+                    f"The model's outputs are {names}. Received: {what}={arg}"
+                )
+            return [arg.get(k, default) for k in names]
+        if isinstance(arg, (list, tuple)) and (n > 1 or what != "metrics"):
+            if len(arg) != n:
+                raise ValueError(
+                    f"For a model with {n} output(s), when providing the `{what}` argument as a list, it should "
+                    f"have as many entries as the model has outputs. Received: {what}={arg} of length {len(arg)}"
+                )
+            return list(arg)
+        if arg is None:
+            return [default] * n
+        if n > 1 and what == "loss_weights":
+            raise ValueError(f"`loss_weights` must be a list or a dict for a model with {n} outputs; got {arg!r}")
+        if n > 1 and what == "metrics":
+            raise ValueError(
+                f"For a model with {n} outputs, `metrics` must be a list with one entry per output or a dict "
+                f"keyed by output names {names}. Received: metrics={arg}"
+            )
+        return [arg] * n
 
     def _resolve_compile(self):
         """Per-output losses, loss weights and metrics, once the outputs are known."""
@@ -60,42 +94,37 @@ class Trainer:
             return
         names = self._output_names()
         n = len(names)
-        loss = self.loss
-        if isinstance(loss, dict):
-            losses = [loss.get(k) for k in names]
-        elif isinstance(loss, (list, tuple)):
-            if len(loss) != n:
-                raise ValueError(f"compile: got {len(loss)} losses for a model with {n} outputs")
-            losses = list(loss)
-        else:
-            losses = [loss] * n if loss is not None else [None] * n
+        losses = self._per_output(self.loss, "loss", names, None)
+        weights = self._per_output(self._loss_weights_arg, "loss_weights", names, 1.0)
         self._losses_resolved = [self._L.resolve(x) if x is not None else None for x in losses]
-        lw = self._loss_weights_arg
-        if isinstance(lw, dict):
-            lw = [float(lw.get(k, 1.0)) for k in names]
-        self._loss_weights = [float(w) for w in lw] if lw is not None else [1.0] * n
+        self._loss_weights = [1.0 if w is None else float(w) for w in weights]
         shapes = [getattr(t, "shape", None) for t in self._output_tensors()]
-        per_output = []
-        for i in range(n):
-            spec = self._metrics_arg
-            if isinstance(spec, dict):
-                spec = spec.get(names[i])
-            elif isinstance(spec, (list, tuple)) and n > 1 and spec and isinstance(spec[0], (list, tuple)):
-                spec = spec[i]
+        per_output, taken = [], {}
+        for i, spec in enumerate(self._per_output(self._metrics_arg, "metrics", names, None)):
             spec = [spec] if spec is not None and not isinstance(spec, (list, tuple)) else (spec or [])
-            ms = [self._M.resolve(m, loss=losses[i], output_shape=shapes[i]) for m in spec]
+            ms = [self._M.resolve(m, loss=losses[i], output_shape=shapes[i]) for m in spec if m is not None]
             if n > 1:
                 for m in ms:
                     m.name = f"{names[i]}_{m.name}"
+            for m in ms:
+                if m.name in taken:
+                    taken[m.name] += 1
+                    m.name = f"{m.name}_{taken[m.name] - 1}"
+                else:
+                    taken[m.name] = 1
             per_output.append(ms)
         self._metrics_per_output = per_output
         self._compile_metrics = [m for ms in per_output for m in ms]
+        with_loss = [i for i, lo in enumerate(self._losses_resolved) if lo is not None]
+        self._output_loss_trackers = (
+            [(i, self._M.Mean(name=f"{names[i]}_loss")) for i in with_loss] if len(with_loss) > 1 else []
+        )
 
     @property
     def metrics(self):
         """The loss tracker and the compiled metrics (Keras's ``model.metrics``)."""
         out = [self._loss_tracker] if self._loss_tracker is not None else []
-        return out + list(self._compile_metrics)
+        return out + list(self._compile_metrics) + [m for _, m in self._output_loss_trackers]
 
     @property
     def metrics_names(self):
@@ -136,18 +165,37 @@ class Trainer:
         return self._native_trainer
 
     # ------------------------------------------------------------------ eager steps
+    def _targets_by_output(self, y):
+        """The target of each output (None where there is none): ``y`` holds either one
+        target per output or one per output that has a loss, in output order."""
+        ys = y if isinstance(y, list) else self._standardize_targets(y)
+        n = len(self._losses_resolved)
+        if len(ys) == n:
+            return list(ys)
+        with_loss = [i for i, lo in enumerate(self._losses_resolved) if lo is not None]
+        if len(ys) != len(with_loss):
+            raise ValueError(
+                f"{self._describe()} has {n} output(s) ({len(with_loss)} with a loss) but {len(ys)} target "
+                f"array(s) were given"
+            )
+        out = [None] * n
+        for i, t in zip(with_loss, ys):
+            out[i] = t
+        return out
+
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """The total loss: weighted compiled losses plus the model's added losses."""
         self._resolve_compile()
-        ys = D._as_list(y)
+        ys = self._targets_by_output(y)
         preds = D._as_list(y_pred)
+        trackers = dict(self._output_loss_trackers)
         total = None
-        k = 0
         for i, (lo, w) in enumerate(zip(self._losses_resolved, self._loss_weights)):
             if lo is None:
                 continue
-            term = lo(ys[k] if k < len(ys) else ys[-1], preds[i], sample_weight=sample_weight)
-            k += 1
+            term = lo(ys[i], preds[i], sample_weight=sample_weight)
+            if i in trackers:
+                trackers[i].update_state(term, sample_weight=len(preds[i]))
             term = term * w if w != 1.0 else term
             total = term if total is None else total + term
         for extra in self.losses:
@@ -160,11 +208,12 @@ class Trainer:
         return total
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
-        ys, preds = D._as_list(y), D._as_list(y_pred)
+        ys, preds = self._targets_by_output(y), D._as_list(y_pred)
         with _native.no_grad():
             for i, ms in enumerate(self._metrics_per_output):
                 for m in ms:
-                    m.update_state(ys[min(i, len(ys) - 1)], preds[i], sample_weight=sample_weight)
+                    if ys[i] is not None:
+                        m.update_state(ys[i], preds[i], sample_weight=sample_weight)
         return self.get_metrics_result()
 
     def get_metrics_result(self):
@@ -193,15 +242,59 @@ class Trainer:
         with _native.no_grad():
             return self(x, training=False)
 
+    # ------------------------------------------------------------------ data
+    def _describe(self):
+        return f'Model "{self.name}"'
+
+    def _standardize_inputs(self, x, what="x"):
+        """The input arrays in the model's input order (lists by position, dicts by name)."""
+        graph = getattr(self, "_graph", None)
+        if graph is not None:
+            return graph.standardize(x, what)
+        return D._as_list(x)
+
+    def _standardize_targets(self, y):
+        """The target arrays in output order: a dict is read by output name (all outputs,
+        or those with a loss), anything else by position."""
+        if y is None:
+            return []
+        graph = getattr(self, "_graph", None)
+        if not isinstance(y, dict) or graph is None:
+            return D._as_list(y)
+        names = self._output_names()
+        if all(k in y for k in names):
+            return [y[k] for k in names]
+        with_loss = names
+        if isinstance(self.loss, dict):
+            with_loss = [k for k in names if self.loss.get(k) is not None]
+        if all(k in y for k in with_loss):
+            return [y[k] for k in with_loss]
+        missing = [k for k in with_loss if k not in y]
+        raise ValueError(
+            f"{self._describe()}: y is missing the target(s) of output(s) {missing}. The model's outputs are "
+            f"{names}; received y with keys {sorted(y)}"
+        )
+
+    def _graph_logs(self, loss):
+        """The logs of the graph driver: the loss, the compiled metrics and, for several
+        losses, each output's loss."""
+        logs = {"loss": loss}
+        for m in self._compile_metrics:
+            logs[m.name] = _scalar(m.result())
+        if self._output_loss_trackers:
+            for (_, m), v in zip(self._output_loss_trackers, self._trainer().output_losses()):
+                logs[m.name] = v
+        return logs
+
     # ------------------------------------------------------------------ fit
     def _prepare(self, x, y, sample_weight, class_weight=None, what="fit"):
         if x is None:
             raise ValueError(f"{what}: x is required")
         if y is None and isinstance(x, tuple) and len(x) in (2, 3):
             x, y, sample_weight = unpack_x_y_sample_weight(x)
-        xs = D.to_arrays(x, self._input_dtypes(), what="x")
+        xs = D.to_arrays(self._standardize_inputs(x), self._input_dtypes(), what="x")
         self._ensure_built(xs)
-        ys = D.targets_to_arrays(y) if y is not None else []
+        ys = D.targets_to_arrays(self._standardize_targets(y))
         sw = None
         if sample_weight is not None:
             sw = np.ascontiguousarray(np.asarray(sample_weight, dtype=np.float32))
@@ -232,7 +325,8 @@ class Trainer:
             (xs, ys, sw), val = D.split_validation(xs, ys, sw, validation_split)
         elif validation_data is not None:
             vx, vy, vsw = unpack_x_y_sample_weight(tuple(validation_data))
-            val = (D.to_arrays(vx, self._input_dtypes(), "validation x"), D.targets_to_arrays(vy),
+            val = (D.to_arrays(self._standardize_inputs(vx, "validation x"), self._input_dtypes(), "validation x"),
+                   D.targets_to_arrays(self._standardize_targets(vy)),
                    None if vsw is None else np.asarray(vsw, dtype=np.float32))
         else:
             val = None
@@ -272,10 +366,7 @@ class Trainer:
         on_begin = getattr(cbs, f"on_{mode}_batch_begin")
 
         def hook(step, loss):
-            logs = {"loss": loss}
-            for m in self._compile_metrics:
-                logs[m.name] = _scalar(m.result())
-            on_end(step, logs)
+            on_end(step, self._graph_logs(loss) if mode != "predict" else {})
             on_begin(step + 1)
             return bool(self.stop_training) if mode == "train" else False
 
@@ -286,10 +377,7 @@ class Trainer:
         cbs.on_train_batch_begin(0)
         loss = trainer.train_epoch(tx, ty, tsw, batch_size, bool(shuffle), steps_per_epoch,
                                    self._batch_hook(cbs, "train"), cbs.needs_every_batch("train"), 0.1)
-        logs = {"loss": loss}
-        for m in self._compile_metrics:
-            logs[m.name] = _scalar(m.result())
-        return logs
+        return self._graph_logs(loss)
 
     def _eager_epoch(self, xs, ys, sw, batch_size, shuffle, steps, cbs):
         for m in self.metrics:
@@ -330,9 +418,7 @@ class Trainer:
             loss = trainer.evaluate(D.to_tensors(xs), D.to_tensors(ys),
                                     _native.Tensor(sw) if sw is not None else None, batch_size, steps,
                                     self._batch_hook(cbs, "test"), cbs.needs_every_batch("test"), 0.1)
-            logs = {"loss": loss}
-            for m in self._compile_metrics:
-                logs[m.name] = _scalar(m.result())
+            logs = self._graph_logs(loss)
         else:
             for m in self.metrics:
                 m.reset_state()
@@ -357,7 +443,7 @@ class Trainer:
 
         if isinstance(x, tuple) and len(x) in (2, 3) and not isinstance(x[0], (int, float)):
             x = x[0] if len(self._graph_inputs_or_one()) == 1 else x
-        xs = D.to_arrays(x, self._input_dtypes(), what="x")
+        xs = D.to_arrays(self._standardize_inputs(x), self._input_dtypes(), what="x")
         self._ensure_built(xs)
         D.check_cardinality(xs, [f"x[{i}]" for i in range(len(xs))])
         batch_size = int(batch_size or 32)
@@ -393,7 +479,7 @@ class Trainer:
         if self._uses_graph_driver():
             loss = self._trainer().train_on_batch(D.to_tensors(xs), D.to_tensors(ys),
                                                   _native.Tensor(sw) if sw is not None else None)
-            logs = {"loss": loss, **{m.name: _scalar(m.result()) for m in self._compile_metrics}}
+            logs = self._graph_logs(loss)
         else:
             data = (_single(xs), _single(ys)) + ((sw,) if sw is not None else ())
             logs = {k: _scalar(v) for k, v in self.train_step(data).items()}
@@ -407,7 +493,7 @@ class Trainer:
             trainer.reset_metrics()
             loss = trainer.test_on_batch(D.to_tensors(xs), D.to_tensors(ys),
                                          _native.Tensor(sw) if sw is not None else None)
-            logs = {"loss": loss, **{m.name: _scalar(m.result()) for m in self._compile_metrics}}
+            logs = self._graph_logs(loss)
         else:
             for m in self.metrics:
                 m.reset_state()

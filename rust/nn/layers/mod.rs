@@ -3,11 +3,13 @@
 //! constructors here), shapes are checked on every call, and errors name the layer.
 mod activation;
 mod dense;
+mod merge;
 mod regularization;
 mod reshaping;
 
 pub use activation::{Activation, PReLU, Softmax};
 pub use dense::{linear, Dense};
+pub use merge::{Concatenate, Dot, Merge, MergeOp};
 pub use regularization::{
     ActivityRegularization, AlphaDropout, Dropout, GaussianDropout, GaussianNoise,
 };
