@@ -4,6 +4,19 @@ from ember.layers.activations import ELU, Activation, LeakyReLU, PReLU, ReLU, So
 from ember.layers.core import Dense, Identity, Lambda  # noqa: F401
 from ember.layers.input_layer import Input, InputLayer  # noqa: F401
 from ember.layers.layer import Layer  # noqa: F401
+from ember.layers.preprocessing import (  # noqa: F401
+    CenterCrop,
+    Normalization,
+    RandomBrightness,
+    RandomContrast,
+    RandomCrop,
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+    Rescaling,
+    Resizing,
+)
 from ember.layers.regularization import (  # noqa: F401
     ActivityRegularization,
     AlphaDropout,

@@ -3,6 +3,7 @@
 //! constructors here), shapes are checked on every call, and errors name the layer.
 mod activation;
 mod dense;
+pub mod preprocessing;
 mod regularization;
 mod reshaping;
 
