@@ -333,21 +333,3 @@ impl Sampler for Flip {
         Taps::one(Some(y * self.w + x))
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fill_modes_extend_abcd_as_documented() {
-        let ext = |m: FillMode| -> Vec<Option<usize>> { (-4..8).map(|i| m.index(i, 4)).collect() };
-        let s = |v: &[usize]| v.iter().map(|&i| Some(i)).collect::<Vec<_>>();
-        assert_eq!(ext(FillMode::Reflect), s(&[3, 2, 1, 0, 0, 1, 2, 3, 3, 2, 1, 0]));
-        assert_eq!(ext(FillMode::Mirror), s(&[2, 3, 2, 1, 0, 1, 2, 3, 2, 1, 0, 1]));
-        assert_eq!(ext(FillMode::Wrap), s(&[0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3]));
-        assert_eq!(ext(FillMode::Nearest), s(&[0, 0, 0, 0, 0, 1, 2, 3, 3, 3, 3, 3]));
-        let c = ext(FillMode::Constant);
-        assert_eq!(c[4..8], s(&[0, 1, 2, 3])[..]);
-        assert!(c[..4].iter().chain(&c[8..]).all(|i| i.is_none()));
-    }
-}

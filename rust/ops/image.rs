@@ -2,7 +2,7 @@
 //! rank 3 `(h, w, c)` single images. Resizing, affine transforms and per-image flips are
 //! gathers through `cpu::image` samplers, differentiable with respect to the images (the
 //! backward scatters the gradient through the same weights); crops are views.
-use super::{pad, reshape, slice, PadMode};
+use super::{checked_numel, pad, reshape, slice, PadMode};
 use crate::autograd::record;
 use crate::cpu::image::{gather, scatter, Affine, Dims, Flip, Resize, Sampler};
 use crate::error::Result;
@@ -164,6 +164,7 @@ pub fn resize(
             images.shape()
         ));
     }
+    checked_numel(OP, &[d.n, height, width, d.c])?;
     let x = if crop_to_aspect_ratio {
         let (top, left, ch, cw) = aspect_crop_box(d.h, d.w, height, width);
         crop_images(&x, top, left, ch, cw)?

@@ -180,7 +180,12 @@ fn center_crop_layer(
     width: usize,
     channels_first: bool,
 ) -> PyResult<PyLayer> {
-    Ok(native(CenterCrop::new(name, height, width, channels_first)?))
+    Ok(native(CenterCrop::new(
+        name,
+        height,
+        width,
+        channels_first,
+    )?))
 }
 
 #[pyfunction]

@@ -20,7 +20,7 @@ def standardize_data_format(layer, data_format):
     return data_format
 
 
-def _number(v):
+def is_number(v):
     return isinstance(v, numbers.Real) and not isinstance(v, bool)
 
 
@@ -33,10 +33,10 @@ def factor_range(layer, factor, name="factor", bounds=(-1.0, 1.0)):
         f"[{low}, {high}]. Received: {name}={factor}"
     )
     if isinstance(factor, (tuple, list)):
-        if len(factor) != 2 or not all(_number(f) for f in factor):
+        if len(factor) != 2 or not all(is_number(f) for f in factor):
             raise ValueError(message)
         lower, upper = sorted(float(f) for f in factor)
-    elif _number(factor):
+    elif is_number(factor):
         lower, upper = -abs(float(factor)), abs(float(factor))
     else:
         raise ValueError(message)
@@ -47,7 +47,7 @@ def factor_range(layer, factor, name="factor", bounds=(-1.0, 1.0)):
 
 def value_range_pair(layer, value_range):
     if not isinstance(value_range, (tuple, list)) or len(value_range) != 2 or not all(
-        _number(v) for v in value_range
+        is_number(v) for v in value_range
     ):
         raise ValueError(
             f"{layer}: the `value_range` argument should be a list of two numbers. "

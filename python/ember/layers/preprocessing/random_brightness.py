@@ -12,10 +12,11 @@ class RandomBrightness(RandomImageLayer):
     def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
         super().__init__(**kwargs)
         self._factor = list(factor_range("RandomBrightness", factor))
-        self.value_range = sorted(value_range_pair("RandomBrightness", value_range))
+        value_range_pair("RandomBrightness", value_range)
+        self.value_range = sorted(value_range)
         self.seed = check_seed("RandomBrightness", seed)
         self._set_core(_native.random_brightness_layer(
-            self.name, tuple(self._factor), tuple(self.value_range), seed
+            self.name, tuple(self._factor), tuple(float(v) for v in self.value_range), seed
         ))
         self.built = True
 

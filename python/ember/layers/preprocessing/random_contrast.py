@@ -2,7 +2,12 @@
 
 from ember import _native
 from ember.layers.native import check_seed
-from ember.layers.preprocessing.image_layer import RandomImageLayer, standardize_data_format, value_range_pair
+from ember.layers.preprocessing.image_layer import (
+    RandomImageLayer,
+    is_number,
+    standardize_data_format,
+    value_range_pair,
+)
 
 
 def _contrast_range(factor):
@@ -16,7 +21,7 @@ def _contrast_range(factor):
         lower, upper = factor
     else:
         lower = upper = factor
-    if any(isinstance(f, bool) or not isinstance(f, (int, float)) for f in (lower, upper)):
+    if not (is_number(lower) and is_number(upper)):
         raise ValueError(message)
     if lower < 0 or upper < 0 or lower > 1:
         raise ValueError(message)

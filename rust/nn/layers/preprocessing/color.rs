@@ -63,7 +63,9 @@ impl Layer for RandomContrast {
             return Ok(vec![x.clone()]);
         }
         let (lower, upper) = self.factor;
-        let f = self.stream.uniform(ctx, images.n(), 1.0 - lower, 1.0 + upper);
+        let f = self
+            .stream
+            .uniform(ctx, images.n(), 1.0 - lower, 1.0 + upper);
         let mean = ops::mean(&images.x, Some(&[1, 2]), true)?;
         let centered = ops::subtract(&images.x, &mean)?;
         let y = ops::add(&ops::multiply(&centered, &per_image(f)?)?, &mean)?;
@@ -89,7 +91,12 @@ impl RandomBrightness {
         value_range: (f32, f32),
         seed: Option<u64>,
     ) -> Result<RandomBrightness> {
-        check_range(&label("RandomBrightness", name), "factor", factor, (-1.0, 1.0))?;
+        check_range(
+            &label("RandomBrightness", name),
+            "factor",
+            factor,
+            (-1.0, 1.0),
+        )?;
         let (a, b) = value_range;
         Ok(RandomBrightness {
             name: name.to_string(),
@@ -112,7 +119,9 @@ impl Layer for RandomBrightness {
         }
         let images = Images::new(&label("RandomBrightness", &self.name), x, false)?;
         let (low, high) = self.value_range;
-        let delta = self.stream.uniform(ctx, images.n(), self.factor.0, self.factor.1);
+        let delta = self
+            .stream
+            .uniform(ctx, images.n(), self.factor.0, self.factor.1);
         let delta = delta.into_iter().map(|d| d * (high - low)).collect();
         let y = ops::add(&images.x, &per_image(delta)?)?;
         Ok(vec![images.finish(ops::clip(&y, low, high)?)?])

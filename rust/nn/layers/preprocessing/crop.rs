@@ -42,7 +42,12 @@ pub struct CenterCrop {
 }
 
 impl CenterCrop {
-    pub fn new(name: &str, height: usize, width: usize, channels_first: bool) -> Result<CenterCrop> {
+    pub fn new(
+        name: &str,
+        height: usize,
+        width: usize,
+        channels_first: bool,
+    ) -> Result<CenterCrop> {
         check_size(&label("CenterCrop", name), height, width)?;
         Ok(CenterCrop {
             name: name.to_string(),

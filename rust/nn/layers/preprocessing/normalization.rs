@@ -16,10 +16,8 @@ enum Stats {
         variance: Variable,
         count: Variable,
     },
-    Fixed {
-        mean: Tensor,
-        variance: Tensor,
-    },
+    /// `(mean, variance)`
+    Fixed(Box<(Tensor, Tensor)>),
 }
 
 /// `keras.layers.Normalization(axis=-1, mean=None, variance=None, invert=False)`. The
@@ -90,10 +88,7 @@ impl Normalization {
         Ok(Normalization {
             name: name.to_string(),
             shape: mean.shape().to_vec(),
-            stats: Stats::Fixed {
-                mean: mean.detach(),
-                variance: variance.detach(),
-            },
+            stats: Stats::Fixed(Box::new((mean.detach(), variance.detach()))),
             invert,
             epsilon,
         })
@@ -109,7 +104,10 @@ impl Layer for Normalization {
         let x = single_input(&self.name, inputs)?;
         x.expect_f32(&label("Normalization", &self.name))?;
         let fits = x.ndim() == self.shape.len()
-            && x.shape().iter().zip(&self.shape).all(|(&d, &s)| s == 1 || d == s);
+            && x.shape()
+                .iter()
+                .zip(&self.shape)
+                .all(|(&d, &s)| s == 1 || d == s);
         if !fits {
             return Err(incompatible(
                 &self.name,
@@ -126,7 +124,7 @@ impl Layer for Normalization {
                 ops::reshape(&mean.data(), &self.shape)?,
                 ops::reshape(&variance.data(), &self.shape)?,
             ),
-            Stats::Fixed { mean, variance } => (mean.clone(), variance.clone()),
+            Stats::Fixed(stats) => stats.as_ref().clone(),
         };
         let eps = self.epsilon;
         let std = map(&variance.f32_data()?, |v| v.sqrt().max(eps));
@@ -146,7 +144,7 @@ impl Layer for Normalization {
                 variance,
                 count,
             } => vec![mean.clone(), variance.clone(), count.clone()],
-            Stats::Fixed { .. } => Vec::new(),
+            Stats::Fixed(_) => Vec::new(),
         }
     }
 }

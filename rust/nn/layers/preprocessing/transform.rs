@@ -61,7 +61,12 @@ impl RandomRotation {
         seed: Option<u64>,
         channels_first: bool,
     ) -> Result<RandomRotation> {
-        check_range(&label("RandomRotation", name), "factor", factor, (-1.0, 1.0))?;
+        check_range(
+            &label("RandomRotation", name),
+            "factor",
+            factor,
+            (-1.0, 1.0),
+        )?;
         Ok(RandomRotation {
             name: name.to_string(),
             factor,
