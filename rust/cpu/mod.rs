@@ -1,6 +1,7 @@
 //! CPU kernels: SIMD with run-time dispatch (pulp), threads from one rayon pool.
 pub mod elementwise;
 pub mod gemm;
+pub mod image;
 pub mod math;
 pub mod pool;
 pub mod reduce;

@@ -3,6 +3,7 @@
 mod activation;
 mod binary;
 mod cast;
+pub mod image;
 mod index;
 mod matmul;
 mod reduce;

@@ -5,6 +5,7 @@ mod errors;
 mod handles;
 mod layers;
 mod layers_merge;
+mod layers_preprocessing;
 mod losses;
 mod metrics;
 mod ops_math;
@@ -26,6 +27,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ops_shape::register(m)?;
     layers::register(m)?;
     layers_merge::register(m)?;
+    layers_preprocessing::register(m)?;
     losses::register(m)?;
     metrics::register(m)?;
     optimizers::register(m)?;

@@ -22,6 +22,19 @@ from ember.layers.merging import (  # noqa: F401
     multiply,
     subtract,
 )
+from ember.layers.preprocessing import (  # noqa: F401
+    CenterCrop,
+    Normalization,
+    RandomBrightness,
+    RandomContrast,
+    RandomCrop,
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+    Rescaling,
+    Resizing,
+)
 from ember.layers.regularization import (  # noqa: F401
     ActivityRegularization,
     AlphaDropout,

@@ -4,6 +4,7 @@
 mod activation;
 mod dense;
 mod merge;
+pub mod preprocessing;
 mod regularization;
 mod reshaping;
 
