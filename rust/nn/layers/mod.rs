@@ -3,15 +3,21 @@
 //! constructors here), shapes are checked on every call, and errors name the layer.
 mod activation;
 mod dense;
+mod normalization;
 mod regularization;
 mod reshaping;
+mod spatial_dropout;
 
 pub use activation::{Activation, PReLU, Softmax};
 pub use dense::{linear, Dense};
+pub use normalization::{
+    BatchNormalization, GroupNormalization, LayerNormalization, UnitNormalization,
+};
 pub use regularization::{
     ActivityRegularization, AlphaDropout, Dropout, GaussianDropout, GaussianNoise,
 };
 pub use reshaping::{Flatten, Identity, Permute, RepeatVector, Reshape};
+pub use spatial_dropout::SpatialDropout;
 
 use super::constraints::Constraint;
 use super::regularizers::Regularizer;
