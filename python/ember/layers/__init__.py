@@ -4,12 +4,21 @@ from ember.layers.activations import ELU, Activation, LeakyReLU, PReLU, ReLU, So
 from ember.layers.core import Dense, Identity, Lambda  # noqa: F401
 from ember.layers.input_layer import Input, InputLayer  # noqa: F401
 from ember.layers.layer import Layer  # noqa: F401
+from ember.layers.normalization import (  # noqa: F401
+    BatchNormalization,
+    GroupNormalization,
+    LayerNormalization,
+    UnitNormalization,
+)
 from ember.layers.regularization import (  # noqa: F401
     ActivityRegularization,
     AlphaDropout,
     Dropout,
     GaussianDropout,
     GaussianNoise,
+    SpatialDropout1D,
+    SpatialDropout2D,
+    SpatialDropout3D,
 )
 from ember.layers.reshaping import Flatten, Permute, RepeatVector, Reshape  # noqa: F401
 from ember.layers.symbolic import KerasTensor  # noqa: F401

@@ -164,7 +164,7 @@ class Layer:
         self._trainable = bool(value)
         for v in self._trainable_variables:
             v.trainable = self._trainable
-        for layer in self._layers:
+        for layer in self._tracked_layers():
             layer.trainable = value
 
     def _tracked_layers(self):
