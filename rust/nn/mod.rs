@@ -54,4 +54,8 @@ pub trait Layer: Send + Sync {
     fn apply_constraints(&self) -> Result<()> {
         Ok(())
     }
+
+    /// Follows the Keras layer's `trainable` flag, for layers whose computation depends on
+    /// it (a frozen BatchNormalization runs in inference mode even in training).
+    fn set_trainable(&self, _trainable: bool) {}
 }

@@ -5,6 +5,7 @@ mod errors;
 mod handles;
 mod layers;
 mod layers_merge;
+mod layers_norm;
 mod layers_preprocessing;
 mod losses;
 mod metrics;
@@ -28,6 +29,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     layers::register(m)?;
     layers_merge::register(m)?;
     layers_preprocessing::register(m)?;
+    layers_norm::register(m)?;
     losses::register(m)?;
     metrics::register(m)?;
     optimizers::register(m)?;

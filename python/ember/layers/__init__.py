@@ -22,6 +22,12 @@ from ember.layers.merging import (  # noqa: F401
     multiply,
     subtract,
 )
+from ember.layers.normalization import (  # noqa: F401
+    BatchNormalization,
+    GroupNormalization,
+    LayerNormalization,
+    UnitNormalization,
+)
 from ember.layers.preprocessing import (  # noqa: F401
     CenterCrop,
     Normalization,
@@ -41,6 +47,9 @@ from ember.layers.regularization import (  # noqa: F401
     Dropout,
     GaussianDropout,
     GaussianNoise,
+    SpatialDropout1D,
+    SpatialDropout2D,
+    SpatialDropout3D,
 )
 from ember.layers.reshaping import Flatten, Permute, RepeatVector, Reshape  # noqa: F401
 from ember.layers.symbolic import KerasTensor  # noqa: F401

@@ -1,7 +1,8 @@
-"""Regularization layers: ``Dropout``, ``AlphaDropout``, ``GaussianDropout``,
-``GaussianNoise`` (active only with ``training=True``) and ``ActivityRegularization``."""
+"""Regularization layers: ``Dropout``, ``SpatialDropout1D/2D/3D``, ``AlphaDropout``,
+``GaussianDropout``, ``GaussianNoise`` (active only with ``training=True``) and
+``ActivityRegularization``."""
 
-from ember import _native
+from ember import _native, backend
 from ember.layers.native import BuiltinLayer, check_rate, check_seed
 
 
@@ -39,6 +40,66 @@ class Dropout(BuiltinLayer):
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed, "noise_shape": self.noise_shape}
+
+
+def _data_format(layer, data_format):
+    value = (backend.image_data_format() if data_format is None else str(data_format)).lower()
+    if value not in ("channels_first", "channels_last"):
+        raise ValueError(
+            f"{layer}: the `data_format` argument must be one of {{'channels_first', 'channels_last'}}. "
+            f"Received: data_format={data_format}"
+        )
+    return value
+
+
+class _SpatialDropout(Dropout):
+    """Dropout of whole channels: one draw per sample and channel, shared by every position
+    of the feature map; kept channels are scaled by ``1 / (1 - rate)``."""
+
+    _ndim = 0
+
+    def __init__(self, rate, data_format="channels_last", seed=None, name=None, dtype=None, **kwargs):
+        BuiltinLayer.__init__(self, name=name, dtype=dtype, **kwargs)
+        layer = type(self).__name__
+        self.rate = check_rate(layer, rate)
+        self.seed = check_seed(layer, seed)
+        self.noise_shape = None
+        self.data_format = data_format
+        first = data_format == "channels_first"
+        self._set_core(_native.spatial_dropout_layer(self.name, self._ndim, float(rate), first, seed))
+        self.built = True
+
+    def get_config(self):
+        return {"rate": self.rate, "seed": self.seed, "name": self.name, "dtype": self.dtype}
+
+
+class SpatialDropout1D(_SpatialDropout):
+    """Drops whole channels of ``(samples, timesteps, channels)`` inputs."""
+
+    _ndim = 3
+
+    def __init__(self, rate, seed=None, name=None, dtype=None, **kwargs):
+        super().__init__(rate, seed=seed, name=name, dtype=dtype, **kwargs)
+
+
+class SpatialDropout2D(_SpatialDropout):
+    """Drops whole feature maps of 4D inputs (channels last, or at axis 1 with
+    ``data_format="channels_first"``)."""
+
+    _ndim = 4
+
+    def __init__(self, rate, data_format=None, seed=None, name=None, dtype=None, **kwargs):
+        fmt = _data_format(type(self).__name__, data_format)
+        super().__init__(rate, fmt, seed=seed, name=name, dtype=dtype, **kwargs)
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format}
+
+
+class SpatialDropout3D(SpatialDropout2D):
+    """Drops whole feature volumes of 5D inputs."""
+
+    _ndim = 5
 
 
 class AlphaDropout(BuiltinLayer):

@@ -1,12 +1,13 @@
-"""Activations and softmax (``keras.ops`` names, arguments and defaults from
+"""Activations, softmax and normalization (``keras.ops`` names, arguments and defaults from
 keras/src/ops/nn.py), computed in Rust with fused backward passes."""
-from ember import _native
+from ember import _native, backend
 
 __all__ = [
     "relu", "relu6", "sigmoid", "sparse_sigmoid", "softplus", "softsign", "soft_shrink",
     "sparse_plus", "silu", "swish", "squareplus", "log_sigmoid", "leaky_relu", "hard_sigmoid",
     "hard_silu", "hard_swish", "elu", "selu", "gelu", "celu", "tanh_shrink", "hard_tanh",
-    "hard_shrink", "threshold", "mish", "softmax", "log_softmax",
+    "hard_shrink", "threshold", "mish", "softmax", "log_softmax", "moments", "batch_normalization",
+    "normalize", "layer_normalization", "rms_normalization",
 ]
 
 
@@ -143,3 +144,60 @@ def softmax(x, axis=-1):
 def log_softmax(x, axis=-1):
     """``x - max(x) - log(sum(exp(x - max(x))))`` along ``axis``."""
     return _native.op_log_softmax(x, _check_axis("log_softmax", axis))
+
+
+def _axes(op, axis):
+    """``axis`` (an int or a list/tuple of ints) as a list."""
+    items = list(axis) if isinstance(axis, (list, tuple)) else [axis]
+    if not items or any(isinstance(a, bool) or not isinstance(a, int) for a in items):
+        raise TypeError(f"{op}: axis must be an int or a non-empty list/tuple of ints, got {axis!r}")
+    return items
+
+
+def _epsilon(epsilon):
+    return float(backend.epsilon() if epsilon is None else epsilon)
+
+
+def moments(x, axes, keepdims=False, synchronized=False):
+    """The mean and the (biased) variance of ``x`` over ``axes``, as a tuple."""
+    return _native.op_moments(x, _axes("moments", axes), bool(keepdims))
+
+
+def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilon=1e-3):
+    """``(x - mean) / sqrt(variance + epsilon) * scale + offset``, the statistics and
+    parameters being vectors of length ``x.shape[axis]``."""
+    if isinstance(axis, bool) or not isinstance(axis, int):
+        raise TypeError(f"batch_normalization: axis must be an integer, got {axis!r}")
+    return _native.op_batch_normalization(x, mean, variance, axis, offset, scale, float(epsilon))
+
+
+def normalize(x, axis=-1, order=2, epsilon=None):
+    """``x / max(norm(x), epsilon)`` over ``axis`` (the ``order``-norm; one fused op for 2)."""
+    if isinstance(order, bool) or not isinstance(order, int) or order < 1:
+        raise ValueError(f"Argument `order` must be an int >= 1. Received: order={order}")
+    x = _native.Tensor(x, "float32") if not isinstance(x, _native.Tensor) else x
+    axes = list(range(max(len(x.shape), 1))) if axis is None else _axes("normalize", axis)
+    if order == 2:
+        return _native.op_l2_normalize(x, axes, _epsilon(epsilon))
+    from ember.ops import elementwise as E
+    from ember.ops import reductions as R
+    from ember.ops import shape as S
+
+    if len(x.shape) == 0:
+        x = S.reshape(x, (1,))
+    norm = E.power(R.sum(E.power(E.abs(x), order), axis=tuple(axes), keepdims=True), 1.0 / order)
+    return E.divide(x, E.maximum(norm, _epsilon(epsilon)))
+
+
+def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, rms_scaling=False):
+    """Normalizes each sample over ``axis`` and applies ``gamma``/``beta`` over those axes;
+    with ``rms_scaling``, ``x / sqrt(var + epsilon) * gamma`` (Keras's formula)."""
+    return _native.op_layer_normalization(
+        x, gamma, beta, _axes("layer_normalization", axis), _epsilon(epsilon), bool(rms_scaling)
+    )
+
+
+def rms_normalization(x, scale=1, axis=-1, epsilon=None):
+    """``x * rsqrt(mean(square(x)) + epsilon) * scale`` over ``axis``."""
+    scale = None if isinstance(scale, (int, float)) and not isinstance(scale, bool) and scale == 1 else scale
+    return _native.op_rms_normalization(x, scale, _axes("rms_normalization", axis), _epsilon(epsilon))

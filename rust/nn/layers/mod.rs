@@ -4,17 +4,23 @@
 mod activation;
 mod dense;
 mod merge;
+mod normalization;
 pub mod preprocessing;
 mod regularization;
 mod reshaping;
+mod spatial_dropout;
 
 pub use activation::{Activation, PReLU, Softmax};
 pub use dense::{linear, Dense};
 pub use merge::{Concatenate, Dot, Merge, MergeOp};
+pub use normalization::{
+    BatchNormalization, GroupNormalization, LayerNormalization, UnitNormalization,
+};
 pub use regularization::{
     ActivityRegularization, AlphaDropout, Dropout, GaussianDropout, GaussianNoise,
 };
 pub use reshaping::{Flatten, Identity, Permute, RepeatVector, Reshape};
+pub use spatial_dropout::SpatialDropout;
 
 use super::constraints::Constraint;
 use super::regularizers::Regularizer;
