@@ -3,15 +3,19 @@
 //! constructors here), shapes are checked on every call, and errors name the layer.
 mod activation;
 mod dense;
+mod pooling;
 mod regularization;
 mod reshaping;
+mod spatial;
 
 pub use activation::{Activation, PReLU, Softmax};
 pub use dense::{linear, Dense};
+pub use pooling::{GlobalPooling, Pooling};
 pub use regularization::{
     ActivityRegularization, AlphaDropout, Dropout, GaussianDropout, GaussianNoise,
 };
 pub use reshaping::{Flatten, Identity, Permute, RepeatVector, Reshape};
+pub use spatial::{Cropping, Interpolation, UpSampling, ZeroPadding};
 
 use super::constraints::Constraint;
 use super::regularizers::Regularizer;
