@@ -402,7 +402,13 @@ fn global_pooling_reduces_the_spatial_axes() {
         .map(|c| c.iter().cloned().fold(f32::MIN, f32::max))
         .collect();
     assert_eq!(vals(&y), want);
-    check_gradients(|v| call(&layer, &v[0]), &[x.clone()], 1e-3, 1e-2).unwrap();
+    check_gradients(
+        |v| call(&layer, &v[0]),
+        std::slice::from_ref(&x),
+        1e-3,
+        1e-2,
+    )
+    .unwrap();
     let layer = GlobalPooling::new("gap1", PoolMode::Average, 1, false, true);
     check_gradients(
         |v| call(&layer, &v[0]),
@@ -433,7 +439,7 @@ fn zero_padding_and_cropping() {
         };
         assert_eq!(v, want);
     }
-    check_gradients(|v| call(&pad, &v[0]), &[x.clone()], 1e-3, 1e-2).unwrap();
+    check_gradients(|v| call(&pad, &v[0]), std::slice::from_ref(&x), 1e-3, 1e-2).unwrap();
     // channels_first pads the last two axes
     let padf = ZeroPadding::new("zpf", vec![(1, 0), (2, 2)], true).unwrap();
     assert_eq!(call(&padf, &x).unwrap().shape(), &[2, 3, 5, 6]);
@@ -450,7 +456,7 @@ fn zero_padding_and_cropping() {
         })
         .collect();
     assert_eq!(vals(&y), want);
-    check_gradients(|v| call(&crop, &v[0]), &[x.clone()], 1e-3, 1e-2).unwrap();
+    check_gradients(|v| call(&crop, &v[0]), std::slice::from_ref(&x), 1e-3, 1e-2).unwrap();
     let cropf = Cropping::new("cropf", vec![(0, 2), (1, 0)], true).unwrap();
     assert_eq!(call(&cropf, &x).unwrap().shape(), &[2, 3, 2, 1]);
     let crop1 = Cropping::new("crop1", vec![(1, 1)], false).unwrap();
@@ -484,7 +490,7 @@ fn up_sampling_nearest_and_bilinear() {
         };
         assert_eq!(v, xv[ravel(&[b, h / 2, w / 3, c], &[2, 3, 2, 3])]);
     }
-    check_gradients(|v| call(&up, &v[0]), &[x.clone()], 1e-3, 1e-2).unwrap();
+    check_gradients(|v| call(&up, &v[0]), std::slice::from_ref(&x), 1e-3, 1e-2).unwrap();
     let up1 = UpSampling::new("up1", vec![3], Interpolation::Nearest, false).unwrap();
     assert_eq!(
         call(&up1, &distinct(&[2, 4, 3], 0)).unwrap().shape(),

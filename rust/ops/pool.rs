@@ -135,17 +135,6 @@ impl PoolSpec {
         }
     }
 
-    /// The output shape for an input of `shape`, or an error naming `op` when the rank is
-    /// wrong or a "valid" window is larger than the input.
-    pub fn output_shape(&self, op: &str, shape: &[usize]) -> Result<Vec<usize>> {
-        self.check_rank(op, shape)?;
-        let mut out = shape.to_vec();
-        for (i, d) in self.spatial_axes().enumerate() {
-            out[d] = self.axis_windows(op, shape, i)?.len();
-        }
-        Ok(out)
-    }
-
     /// The input range `(first, count)` of each window along spatial axis `i` of `shape`.
     fn axis_windows(&self, op: &str, shape: &[usize], i: usize) -> Result<Vec<(usize, usize)>> {
         let n = shape[self.spatial_axes().start + i];

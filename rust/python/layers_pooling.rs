@@ -22,7 +22,6 @@ fn mode(op: &str, m: &str) -> crate::Result<PoolMode> {
 
 fn pool(
     py: Python<'_>,
-    op: &str,
     m: PoolMode,
     x: &Bound<'_, PyAny>,
     pool_size: Vec<usize>,
@@ -30,6 +29,10 @@ fn pool(
     padding: &str,
     channels_first: bool,
 ) -> PyResult<PyTensor> {
+    let op = match m {
+        PoolMode::Max => "max_pool",
+        PoolMode::Average => "average_pool",
+    };
     let x = to_tensor(x, Some("float32"))?;
     let spec = PoolSpec::new(
         op,
@@ -54,16 +57,7 @@ fn op_max_pool(
     channels_first: bool,
 ) -> PyResult<PyTensor> {
     let m = PoolMode::Max;
-    pool(
-        py,
-        "max_pool",
-        m,
-        x,
-        pool_size,
-        strides,
-        padding,
-        channels_first,
-    )
+    pool(py, m, x, pool_size, strides, padding, channels_first)
 }
 
 /// `keras.ops.average_pool` (sizes already one per spatial axis).
@@ -78,16 +72,7 @@ fn op_average_pool(
     channels_first: bool,
 ) -> PyResult<PyTensor> {
     let m = PoolMode::Average;
-    pool(
-        py,
-        "average_pool",
-        m,
-        x,
-        pool_size,
-        strides,
-        padding,
-        channels_first,
-    )
+    pool(py, m, x, pool_size, strides, padding, channels_first)
 }
 
 fn native(layer: impl Layer + 'static) -> PyLayer {
