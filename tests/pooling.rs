@@ -354,6 +354,16 @@ fn pooling_layers_run_the_ops_and_check_ranks() {
             && e.contains("pool_size=[2, 2]"),
         "{e}"
     );
+    // channels-first errors show the caller's shape, not the transposed one
+    let e = ops::max_pool(
+        &distinct(&[1, 3, 1, 5], 0),
+        &[2, 2],
+        None,
+        PoolPadding::Valid,
+        true,
+    );
+    let e = value_error(e.unwrap_err());
+    assert!(e.contains("max_pool") && e.contains("[1, 3, 1, 5]"), "{e}");
     let ints = Tensor::from_i64(vec![1; 8], &[1, 2, 2, 2]).unwrap();
     assert!(matches!(call(&layer, &ints), Err(Error::Type(_))));
     let e = Pooling::new(

@@ -171,57 +171,55 @@ impl PoolSpec {
     pub fn apply(&self, op: &str, x: &Tensor) -> Result<Tensor> {
         x.expect_f32(op)?;
         self.check_rank(op, x.shape())?;
+        let windows = (0..self.rank())
+            .map(|i| self.axis_windows(op, x.shape(), i))
+            .collect::<Result<Vec<_>>>()?;
         if !self.channels_first {
-            return self.pool_channels_last(op, x);
+            return pool_channels_last(op, self.mode, x, windows);
         }
         let nd = self.rank();
         let to_last: Vec<usize> = std::iter::once(0).chain(2..nd + 2).chain([1]).collect();
         let to_first: Vec<usize> = [0, nd + 1].into_iter().chain(1..nd + 1).collect();
-        let last = PoolSpec {
-            channels_first: false,
-            ..self.clone()
-        };
-        permute(
-            &last.pool_channels_last(op, &permute(x, &to_last)?)?,
-            &to_first,
-        )
+        let y = pool_channels_last(op, self.mode, &permute(x, &to_last)?, windows)?;
+        permute(&y, &to_first)
     }
+}
 
-    fn pool_channels_last(&self, op: &str, x: &Tensor) -> Result<Tensor> {
-        let shape = x.shape();
-        let nd = self.rank();
-        let windows = (0..nd)
-            .map(|i| self.axis_windows(op, shape, i))
-            .collect::<Result<Vec<_>>>()?;
-        let geom = Geometry::new(shape, windows);
-        if geom.in_positions > u32::MAX as usize {
-            return Err(value_err!(
-                "{op}: inputs of shape {shape:?} have too many spatial positions per sample"
-            ));
-        }
-        let mut out_shape = vec![shape[0]];
-        out_shape.extend_from_slice(&geom.out_spatial);
-        out_shape.push(geom.channels);
-        let track = is_grad_enabled() && x.requires_grad();
-        let (out, arg) = forward(&geom, &x.f32_data()?, self.mode, track);
-        let out = Tensor::new_f32(out, &out_shape);
-        let name = match self.mode {
-            PoolMode::Max => "max_pool",
-            PoolMode::Average => "average_pool",
-        };
-        let mode = self.mode;
-        Ok(record(name, &[x], out, || {
-            let in_shape = shape.to_vec();
-            move |g: &Tensor| {
-                let g = g.f32_data()?;
-                let dx = match mode {
-                    PoolMode::Max => max_backward(&geom, &g, &arg),
-                    PoolMode::Average => average_backward(&geom, &g),
-                };
-                Ok(vec![Some(Tensor::new_f32(dx, &in_shape))])
-            }
-        }))
+/// Pools channels-last `x` through `windows` (per spatial axis, each output's input range).
+fn pool_channels_last(
+    op: &str,
+    mode: PoolMode,
+    x: &Tensor,
+    windows: Vec<Vec<(usize, usize)>>,
+) -> Result<Tensor> {
+    let shape = x.shape();
+    let geom = Geometry::new(shape, windows);
+    if geom.in_positions > u32::MAX as usize {
+        return Err(value_err!(
+            "{op}: inputs of shape {shape:?} have too many spatial positions per sample"
+        ));
     }
+    let mut out_shape = vec![shape[0]];
+    out_shape.extend_from_slice(&geom.out_spatial);
+    out_shape.push(geom.channels);
+    let track = is_grad_enabled() && x.requires_grad();
+    let (out, arg) = forward(&geom, &x.f32_data()?, mode, track);
+    let out = Tensor::new_f32(out, &out_shape);
+    let name = match mode {
+        PoolMode::Max => "max_pool",
+        PoolMode::Average => "average_pool",
+    };
+    Ok(record(name, &[x], out, || {
+        let in_shape = shape.to_vec();
+        move |g: &Tensor| {
+            let g = g.f32_data()?;
+            let dx = match mode {
+                PoolMode::Max => max_backward(&geom, &g, &arg),
+                PoolMode::Average => average_backward(&geom, &g),
+            };
+            Ok(vec![Some(Tensor::new_f32(dx, &in_shape))])
+        }
+    }))
 }
 
 /// `keras.ops.max_pool` on channels-last (or channels-first) inputs of rank
