@@ -6,6 +6,7 @@ mod handles;
 mod layers;
 mod layers_merge;
 mod layers_norm;
+mod layers_pooling;
 mod layers_preprocessing;
 mod losses;
 mod metrics;
@@ -30,6 +31,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     layers_merge::register(m)?;
     layers_preprocessing::register(m)?;
     layers_norm::register(m)?;
+    layers_pooling::register(m)?;
     losses::register(m)?;
     metrics::register(m)?;
     optimizers::register(m)?;

@@ -28,6 +28,32 @@ from ember.layers.normalization import (  # noqa: F401
     LayerNormalization,
     UnitNormalization,
 )
+from ember.layers.pooling import (  # noqa: F401
+    AveragePooling1D,
+    AveragePooling2D,
+    AveragePooling3D,
+    AvgPool1D,
+    AvgPool2D,
+    AvgPool3D,
+    GlobalAveragePooling1D,
+    GlobalAveragePooling2D,
+    GlobalAveragePooling3D,
+    GlobalAvgPool1D,
+    GlobalAvgPool2D,
+    GlobalAvgPool3D,
+    GlobalMaxPool1D,
+    GlobalMaxPool2D,
+    GlobalMaxPool3D,
+    GlobalMaxPooling1D,
+    GlobalMaxPooling2D,
+    GlobalMaxPooling3D,
+    MaxPool1D,
+    MaxPool2D,
+    MaxPool3D,
+    MaxPooling1D,
+    MaxPooling2D,
+    MaxPooling3D,
+)
 from ember.layers.preprocessing import (  # noqa: F401
     CenterCrop,
     Normalization,
@@ -51,5 +77,19 @@ from ember.layers.regularization import (  # noqa: F401
     SpatialDropout2D,
     SpatialDropout3D,
 )
-from ember.layers.reshaping import Flatten, Permute, RepeatVector, Reshape  # noqa: F401
+from ember.layers.reshaping import (  # noqa: F401
+    Cropping1D,
+    Cropping2D,
+    Cropping3D,
+    Flatten,
+    Permute,
+    RepeatVector,
+    Reshape,
+    UpSampling1D,
+    UpSampling2D,
+    UpSampling3D,
+    ZeroPadding1D,
+    ZeroPadding2D,
+    ZeroPadding3D,
+)
 from ember.layers.symbolic import KerasTensor  # noqa: F401

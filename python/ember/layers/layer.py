@@ -24,7 +24,7 @@ def _unique_name(base):
 def _snake_case(name):
     out = []
     for i, c in enumerate(name):
-        if c.isupper() and i and (not name[i - 1].isupper() or (i + 1 < len(name) and name[i + 1].islower())):
+        if c.isupper() and i and (name[i - 1].islower() or (i + 1 < len(name) and name[i + 1].islower())):
             out.append("_")
         out.append(c.lower())
     return "".join(out)

@@ -1,5 +1,6 @@
-"""Reshaping layers: ``Flatten``, ``Reshape``, ``Permute``, ``RepeatVector``. The batch
-axis is left alone."""
+"""Reshaping layers: ``Flatten``, ``Reshape``, ``Permute``, ``RepeatVector``, and the spatial
+ones ``ZeroPadding1D/2D/3D``, ``Cropping1D/2D/3D``, ``UpSampling1D/2D/3D``. The batch axis
+is left alone."""
 
 import math
 import operator
@@ -7,6 +8,8 @@ import operator
 from ember import _native
 from ember.backend import image_data_format
 from ember.layers.native import BuiltinLayer
+from ember.layers.pooling import check_ndim, spatial_range
+from ember.ops.nn import standardize_data_format, standardize_tuple
 
 
 class Flatten(BuiltinLayer):
@@ -110,3 +113,242 @@ class RepeatVector(BuiltinLayer):
 
     def get_config(self):
         return {**super().get_config(), "n": self.n}
+
+
+def _pairs(value, rank, name):
+    """An int, ``rank`` ints or ``rank`` pairs of ints as ``rank`` (before, after) pairs of
+    non-negative ints (Keras's forms of ``padding`` and ``cropping``)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError(f"`{name}` cannot be negative. Received: {name}={value}.")
+        return ((value, value),) * rank
+    if not hasattr(value, "__len__"):
+        raise ValueError(
+            f"`{name}` should be either an int, a tuple of {rank} ints or a tuple of {rank} tuples of 2 ints. "
+            f"Received: {name}={value}."
+        )
+    if len(value) != rank:
+        raise ValueError(f"`{name}` should have {rank} elements. Received: {name}={value}.")
+    ordinals = ("1st", "2nd", "3rd")
+    return tuple(
+        standardize_tuple(v, 2, f"{ordinals[i] if i < 3 else f'{i + 1}th'} entry of {name}", allow_zero=True)
+        for i, v in enumerate(value)
+    )
+
+
+class _ZeroPadding(BuiltinLayer):
+    """Base of ``ZeroPadding{1,2,3}D``: ``self._pads`` holds one (before, after) pair per axis."""
+
+    _rank = 0
+
+    def _init_core(self, pads, data_format):
+        self.data_format = standardize_data_format(data_format)
+        self._pads = pads
+        self._set_core(
+            _native.zero_padding_layer(self.name, [tuple(p) for p in pads], self.data_format == "channels_first")
+        )
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        check_ndim(self, input_shape, self._rank + 2)
+        out = list(input_shape)
+        for (before, after), d in zip(self._pads, spatial_range(self.data_format, self._rank)):
+            if out[d] is not None:
+                out[d] += before + after
+        return tuple(out)
+
+    def get_config(self):
+        return {**super().get_config(), "padding": self.padding, "data_format": self.data_format}
+
+
+class ZeroPadding1D(_ZeroPadding):
+    """Zeros at the start and end of the steps: ``padding`` is an int or ``(left, right)``."""
+
+    _rank = 1
+
+    def __init__(self, padding=1, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.padding = standardize_tuple(padding, 2, "padding", allow_zero=True)
+        self._init_core((self.padding,), data_format)
+
+
+class ZeroPadding2D(_ZeroPadding):
+    """Rows and columns of zeros: ``padding`` is an int, ``(rows, cols)`` (symmetric) or
+    ``((top, bottom), (left, right))``."""
+
+    _rank = 2
+
+    def __init__(self, padding=(1, 1), data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.padding = _pairs(padding, 2, "padding")
+        self._init_core(self.padding, data_format)
+
+
+class ZeroPadding3D(_ZeroPadding):
+    """Zeros around three spatial axes: an int, 3 ints or 3 (before, after) pairs."""
+
+    _rank = 3
+
+    def __init__(self, padding=((1, 1), (1, 1), (1, 1)), data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.padding = _pairs(padding, 3, "padding")
+        self._init_core(self.padding, data_format)
+
+
+class _Cropping(BuiltinLayer):
+    """Base of ``Cropping{1,2,3}D``: ``self._crops`` holds one (before, after) pair per axis."""
+
+    _rank = 0
+
+    def _init_core(self, crops, data_format):
+        self.data_format = standardize_data_format(data_format)
+        self._crops = crops
+        self._set_core(
+            _native.cropping_layer(self.name, [tuple(c) for c in crops], self.data_format == "channels_first")
+        )
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        check_ndim(self, input_shape, self._rank + 2)
+        out = list(input_shape)
+        for (before, after), d in zip(self._crops, spatial_range(self.data_format, self._rank)):
+            if out[d] is None:
+                continue
+            out[d] -= before + after
+            if out[d] <= 0:
+                raise ValueError(
+                    f"{type(self).__name__} layer '{self.name}': values in `cropping` should be smaller than "
+                    "the corresponding spatial dimension of the input. Received: "
+                    f"input_shape={tuple(input_shape)}, cropping={self.cropping}"
+                )
+        return tuple(out)
+
+    def get_config(self):
+        return {**super().get_config(), "cropping": self.cropping, "data_format": self.data_format}
+
+
+class Cropping1D(_Cropping):
+    """Drops steps at the start and end: ``cropping`` is an int or ``(left, right)``."""
+
+    _rank = 1
+
+    def __init__(self, cropping=(1, 1), **kwargs):
+        super().__init__(**kwargs)
+        self.cropping = standardize_tuple(cropping, 2, "cropping", allow_zero=True)
+        self._init_core((self.cropping,), "channels_last")
+
+    def get_config(self):
+        config = super().get_config()
+        del config["data_format"]
+        return config
+
+
+class Cropping2D(_Cropping):
+    """Drops rows and columns: ``cropping`` is an int, ``(rows, cols)`` (symmetric) or
+    ``((top, bottom), (left, right))``."""
+
+    _rank = 2
+
+    def __init__(self, cropping=((0, 0), (0, 0)), data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.cropping = _pairs(cropping, 2, "cropping")
+        self._init_core(self.cropping, data_format)
+
+
+class Cropping3D(_Cropping):
+    """Drops borders of three spatial axes: an int, 3 ints or 3 (before, after) pairs."""
+
+    _rank = 3
+
+    def __init__(self, cropping=((1, 1), (1, 1), (1, 1)), data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.cropping = _pairs(cropping, 3, "cropping")
+        self._init_core(self.cropping, data_format)
+
+
+class _UpSampling(BuiltinLayer):
+    """Base of ``UpSampling{1,2,3}D``: spatial axis ``i`` grows by ``self._factors[i]``."""
+
+    _rank = 0
+
+    def _init_core(self, factors, data_format, interpolation="nearest"):
+        self.data_format = standardize_data_format(data_format)
+        self._factors = factors
+        self._set_core(
+            _native.up_sampling_layer(
+                self.name, list(factors), interpolation, self.data_format == "channels_first"
+            )
+        )
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        check_ndim(self, input_shape, self._rank + 2)
+        out = list(input_shape)
+        for f, d in zip(self._factors, spatial_range(self.data_format, self._rank)):
+            if out[d] is not None:
+                out[d] *= f
+        return tuple(out)
+
+
+class UpSampling1D(_UpSampling):
+    """Repeats each step ``size`` times."""
+
+    _rank = 1
+
+    def __init__(self, size=2, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
+            raise ValueError(f"Argument `size` should be a positive integer. Received: size={size}")
+        self.size = size
+        self._init_core((size,), "channels_last")
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size}
+
+
+_UNSUPPORTED_INTERPOLATIONS = ("bicubic", "lanczos3", "lanczos5", "area")
+
+
+class UpSampling2D(_UpSampling):
+    """Grows rows and columns by ``size``: repeated ("nearest") or interpolated ("bilinear",
+    half-pixel centers as Keras's image resize)."""
+
+    _rank = 2
+
+    def __init__(self, size=(2, 2), data_format=None, interpolation="nearest", **kwargs):
+        super().__init__(**kwargs)
+        self.size = standardize_tuple(size, 2, "size")
+        self.interpolation = str(interpolation).lower()
+        if self.interpolation in _UNSUPPORTED_INTERPOLATIONS:
+            raise NotImplementedError(
+                f"UpSampling2D: interpolation='{self.interpolation}' is not available in ember yet; "
+                "use 'nearest' or 'bilinear'"
+            )
+        if self.interpolation not in ("nearest", "bilinear"):
+            raise ValueError(
+                "Invalid value for argument `interpolation`: expected one of 'nearest', 'bilinear', "
+                f"'bicubic', 'lanczos3', 'lanczos5', 'area'. Received: interpolation={interpolation}"
+            )
+        self._init_core(self.size, data_format, self.interpolation)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "size": self.size,
+            "data_format": self.data_format,
+            "interpolation": self.interpolation,
+        }
+
+
+class UpSampling3D(_UpSampling):
+    """Repeats each position ``size[i]`` times along spatial axis ``i``."""
+
+    _rank = 3
+
+    def __init__(self, size=(2, 2, 2), data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.size = standardize_tuple(size, 3, "size")
+        self._init_core(self.size, data_format)
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size, "data_format": self.data_format}

@@ -1,13 +1,14 @@
-"""Activations, softmax and normalization (``keras.ops`` names, arguments and defaults from
-keras/src/ops/nn.py), computed in Rust with fused backward passes."""
+"""Activations, softmax, normalization and pooling (``keras.ops`` names, arguments and
+defaults from keras/src/ops/nn.py), computed in Rust with fused backward passes."""
 from ember import _native, backend
+from ember.backend import image_data_format
 
 __all__ = [
     "relu", "relu6", "sigmoid", "sparse_sigmoid", "softplus", "softsign", "soft_shrink",
     "sparse_plus", "silu", "swish", "squareplus", "log_sigmoid", "leaky_relu", "hard_sigmoid",
     "hard_silu", "hard_swish", "elu", "selu", "gelu", "celu", "tanh_shrink", "hard_tanh",
     "hard_shrink", "threshold", "mish", "softmax", "log_softmax", "moments", "batch_normalization",
-    "normalize", "layer_normalization", "rms_normalization",
+    "normalize", "layer_normalization", "rms_normalization", "max_pool", "average_pool",
 ]
 
 
@@ -201,3 +202,69 @@ def rms_normalization(x, scale=1, axis=-1, epsilon=None):
     """``x * rsqrt(mean(square(x)) + epsilon) * scale`` over ``axis``."""
     scale = None if isinstance(scale, (int, float)) and not isinstance(scale, bool) and scale == 1 else scale
     return _native.op_rms_normalization(x, scale, _axes("rms_normalization", axis), _epsilon(epsilon))
+
+
+def standardize_data_format(data_format):
+    """``data_format`` lowercased and checked; None means ``image_data_format()``."""
+    if data_format is None:
+        return image_data_format()
+    data_format = str(data_format).lower()
+    if data_format not in ("channels_first", "channels_last"):
+        raise ValueError(
+            "The `data_format` argument must be one of {'channels_first', 'channels_last'}. "
+            f"Received: data_format={data_format}"
+        )
+    return data_format
+
+
+def standardize_tuple(value, n, name, allow_zero=False):
+    """An int or a sequence of ``n`` ints as a tuple of ``n`` ints, each positive (or
+    non-negative with ``allow_zero``); Keras's message otherwise."""
+    error = f"The `{name}` argument must be a tuple of {n} integers. Received {name}={value}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        values = (value,) * n
+    else:
+        try:
+            values = tuple(value)
+        except TypeError:
+            raise ValueError(error) from None
+        if len(values) != n:
+            raise ValueError(error)
+        for v in values:
+            if isinstance(v, bool) or not isinstance(v, int) and not hasattr(v, "__index__"):
+                raise ValueError(f"{error} including element {v} of type {type(v)}")
+        values = tuple(int(v) for v in values)
+    bad = {v for v in values if (v < 0 if allow_zero else v <= 0)}
+    if bad:
+        raise ValueError(
+            f"{error}, including values {bad} that do not satisfy `value {'>= 0' if allow_zero else '> 0'}`"
+        )
+    return values
+
+
+def _pool(op, native, inputs, pool_size, strides, padding, data_format):
+    data_format = standardize_data_format(data_format)
+    x = inputs if isinstance(inputs, _native.Tensor) else _native.Tensor(inputs, "float32")
+    rank = x.ndim - 2
+    if rank < 1:
+        raise ValueError(
+            f"{op}: inputs must have rank 3 or more (batch, spatial axes, channels). "
+            f"Received: inputs.shape={tuple(x.shape)}"
+        )
+    pool_size = standardize_tuple(pool_size, rank, "pool_size")
+    strides = pool_size if strides is None else standardize_tuple(strides, rank, "strides")
+    if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
+        raise ValueError(f"Argument `padding` must be either 'valid' or 'same'. Received: padding={padding}")
+    return native(x, list(pool_size), list(strides), padding.lower(), data_format == "channels_first")
+
+
+def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    """The maximum of each window over the spatial axes; ``strides`` defaults to
+    ``pool_size``. "same" padding never selects the padding (TensorFlow's rule)."""
+    return _pool("max_pool", _native.op_max_pool, inputs, pool_size, strides, padding, data_format)
+
+
+def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    """The mean of each window over the spatial axes; with "same" padding a window is
+    divided by its number of valid elements (TensorFlow's rule)."""
+    return _pool("average_pool", _native.op_average_pool, inputs, pool_size, strides, padding, data_format)

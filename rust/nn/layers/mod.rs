@@ -5,9 +5,11 @@ mod activation;
 mod dense;
 mod merge;
 mod normalization;
+mod pooling;
 pub mod preprocessing;
 mod regularization;
 mod reshaping;
+mod spatial;
 mod spatial_dropout;
 
 pub use activation::{Activation, PReLU, Softmax};
@@ -16,10 +18,12 @@ pub use merge::{Concatenate, Dot, Merge, MergeOp};
 pub use normalization::{
     BatchNormalization, GroupNormalization, LayerNormalization, UnitNormalization,
 };
+pub use pooling::{GlobalPooling, Pooling};
 pub use regularization::{
     ActivityRegularization, AlphaDropout, Dropout, GaussianDropout, GaussianNoise,
 };
 pub use reshaping::{Flatten, Identity, Permute, RepeatVector, Reshape};
+pub use spatial::{Cropping, Interpolation, UpSampling, ZeroPadding};
 pub use spatial_dropout::SpatialDropout;
 
 use super::constraints::Constraint;
