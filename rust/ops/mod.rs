@@ -3,6 +3,7 @@
 mod activation;
 mod binary;
 mod cast;
+mod conv;
 mod index;
 mod matmul;
 mod reduce;
@@ -13,6 +14,7 @@ mod unary;
 pub use activation::*;
 pub use binary::*;
 pub use cast::*;
+pub use conv::*;
 pub use index::*;
 pub use matmul::*;
 pub use reduce::*;

@@ -2,11 +2,13 @@
 //! drivers run: weights are shared `Variable`s (created by Python's `add_weight`, or by the
 //! constructors here), shapes are checked on every call, and errors name the layer.
 mod activation;
+mod conv;
 mod dense;
 mod regularization;
 mod reshaping;
 
 pub use activation::{Activation, PReLU, Softmax};
+pub use conv::{Conv, ConvKind};
 pub use dense::{linear, Dense};
 pub use regularization::{
     ActivityRegularization, AlphaDropout, Dropout, GaussianDropout, GaussianNoise,
