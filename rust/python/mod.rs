@@ -4,6 +4,7 @@ mod config;
 mod errors;
 mod handles;
 mod layers;
+mod layers_conv;
 mod losses;
 mod metrics;
 mod ops_math;
@@ -24,6 +25,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ops_math::register(m)?;
     ops_shape::register(m)?;
     layers::register(m)?;
+    layers_conv::register(m)?;
     losses::register(m)?;
     metrics::register(m)?;
     optimizers::register(m)?;

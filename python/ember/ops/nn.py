@@ -7,6 +7,7 @@ __all__ = [
     "sparse_plus", "silu", "swish", "squareplus", "log_sigmoid", "leaky_relu", "hard_sigmoid",
     "hard_silu", "hard_swish", "elu", "selu", "gelu", "celu", "tanh_shrink", "hard_tanh",
     "hard_shrink", "threshold", "mish", "softmax", "log_softmax",
+    "conv", "conv_transpose", "depthwise_conv", "separable_conv",
 ]
 
 
@@ -143,3 +144,57 @@ def softmax(x, axis=-1):
 def log_softmax(x, axis=-1):
     """``x - max(x) - log(sum(exp(x - max(x))))`` along ``axis``."""
     return _native.op_log_softmax(x, _check_axis("log_softmax", axis))
+
+
+# ---------------------------------------------------------------- convolutions
+# Channels-last kernels; "channels_first" inputs are transposed around them.
+
+
+def _ints(op, name, value, allow_zero=False):
+    values = [value] if isinstance(value, int) else list(value)
+    low = 0 if allow_zero else 1
+    if not values or any(isinstance(v, bool) or not isinstance(v, int) or v < low for v in values):
+        raise ValueError(f"{op}: `{name}` must be an integer >= {low} or a tuple of them, got {value!r}")
+    return values
+
+
+def _conv_args(op, padding, data_format, strides, dilation_rate):
+    from ember.layers.convolutional import standardize_data_format
+
+    if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
+        raise ValueError(f"{op}: `padding` must be 'valid' or 'same', got {padding!r}")
+    return dict(
+        strides=_ints(op, "strides", strides),
+        padding=padding.lower(),
+        dilation_rate=_ints(op, "dilation_rate", dilation_rate),
+        channels_first=standardize_data_format(data_format) == "channels_first",
+    )
+
+
+def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    """N-d convolution (1-3 spatial axes); ``kernel`` is ``(*kernel_size, in_channels //
+    groups, filters)``, the number of groups being ``in_channels // kernel.shape[-2]``."""
+    return _native.op_conv(inputs, kernel, **_conv_args("conv", padding, data_format, strides, dilation_rate))
+
+
+def conv_transpose(inputs, kernel, strides, padding="valid", output_padding=None, data_format=None,
+                   dilation_rate=1):
+    """N-d transposed convolution; ``kernel`` is ``(*kernel_size, filters, in_channels)``."""
+    args = _conv_args("conv_transpose", padding, data_format, strides, dilation_rate)
+    if output_padding is not None:
+        output_padding = _ints("conv_transpose", "output_padding", output_padding, allow_zero=True)
+    return _native.op_conv_transpose(inputs, kernel, output_padding=output_padding, **args)
+
+
+def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    """Each channel convolved with its own filters; ``kernel`` is ``(*kernel_size,
+    in_channels, depth_multiplier)`` and output channel ``c * depth_multiplier + m``."""
+    args = _conv_args("depthwise_conv", padding, data_format, strides, dilation_rate)
+    return _native.op_depthwise_conv(inputs, kernel, **args)
+
+
+def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, padding="valid", data_format=None,
+                   dilation_rate=1):
+    """``depthwise_conv`` followed by a 1x1 ``conv`` with ``pointwise_kernel``."""
+    args = _conv_args("separable_conv", padding, data_format, strides, dilation_rate)
+    return _native.op_separable_conv(inputs, depthwise_kernel, pointwise_kernel, **args)
