@@ -522,10 +522,11 @@ class Conv2DTranspose(BaseConvTranspose):
 
 
 class Conv3DTranspose(BaseConvTranspose):
-    """3-D transposed convolution (see ``Conv1DTranspose`` for the output size)."""
+    """3-D transposed convolution (see ``Conv1DTranspose`` for the output size); as in Keras,
+    ``data_format`` comes before ``output_padding`` here."""
 
-    def __init__(self, filters, kernel_size, strides=(1, 1, 1), padding="valid", output_padding=None,
-                 data_format=None, dilation_rate=(1, 1, 1), activation=None, use_bias=True, **kwargs):
+    def __init__(self, filters, kernel_size, strides=(1, 1, 1), padding="valid", data_format=None,
+                 output_padding=None, dilation_rate=(1, 1, 1), activation=None, use_bias=True, **kwargs):
         super().__init__(3, filters, kernel_size, strides, padding, output_padding, data_format, dilation_rate,
                          activation, use_bias, **kwargs)
 
