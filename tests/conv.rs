@@ -28,7 +28,10 @@ fn opts(strides: &[usize], padding: Padding, dilation: &[usize]) -> ConvOptions 
 fn close(got: &Tensor, want: &(Vec<usize>, Vec<f32>)) {
     assert_eq!(got.shape(), &want.0[..], "shapes differ");
     for (i, (a, b)) in got.to_vec_f32().unwrap().iter().zip(&want.1).enumerate() {
-        assert!((a - b).abs() <= 1e-4 * (1.0 + b.abs()), "element {i}: {a} vs {b}");
+        assert!(
+            (a - b).abs() <= 1e-4 * (1.0 + b.abs()),
+            "element {i}: {a} vs {b}"
+        );
     }
 }
 
@@ -78,7 +81,15 @@ fn reference_conv(x: &Tensor, w: &Tensor, o: &ConvOptions) -> (Vec<usize>, Vec<f
     let fg = filters / (cin / cg);
     let pick = |v: &[usize], i: usize| if v.len() == 1 { v[0] } else { v[i] };
     let dims: Vec<(usize, isize)> = (0..r)
-        .map(|i| axis(o.padding, xs[1 + i], ws[i], pick(&o.strides, i), pick(&o.dilation, i)))
+        .map(|i| {
+            axis(
+                o.padding,
+                xs[1 + i],
+                ws[i],
+                pick(&o.strides, i),
+                pick(&o.dilation, i),
+            )
+        })
         .collect();
     let mut shape = vec![xs[0]];
     shape.extend(dims.iter().map(|d| d.0));
@@ -95,7 +106,11 @@ fn reference_conv(x: &Tensor, w: &Tensor, o: &ConvOptions) -> (Vec<usize>, Vec<f
                         - dims[i].1
                 })
                 .collect();
-            if pos.iter().zip(&xs[1..=r]).any(|(&p, &s)| p < 0 || p >= s as isize) {
+            if pos
+                .iter()
+                .zip(&xs[1..=r])
+                .any(|(&p, &s)| p < 0 || p >= s as isize)
+            {
                 continue;
             }
             for c in 0..cg {
@@ -185,14 +200,30 @@ fn conv_cases() -> Vec<(Vec<usize>, Vec<usize>, ConvOptions)> {
         (vec![2, 9, 2], vec![3, 2, 3], opts(&[1], Causal, &[2])),
         (vec![2, 10, 2], vec![2, 2, 2], opts(&[3], Causal, &[1])),
         (vec![2, 6, 5, 3], vec![3, 3, 3, 4], opts(&[1], Same, &[1])),
-        (vec![2, 7, 6, 2], vec![3, 2, 2, 3], opts(&[2, 1], Valid, &[1])),
-        (vec![1, 8, 7, 2], vec![3, 3, 2, 2], opts(&[1], Same, &[2, 3])),
+        (
+            vec![2, 7, 6, 2],
+            vec![3, 2, 2, 3],
+            opts(&[2, 1], Valid, &[1]),
+        ),
+        (
+            vec![1, 8, 7, 2],
+            vec![3, 3, 2, 2],
+            opts(&[1], Same, &[2, 3]),
+        ),
         (vec![2, 6, 6, 4], vec![3, 3, 2, 6], opts(&[2], Same, &[1])), // 2 groups
         (vec![2, 6, 5, 4], vec![2, 2, 1, 4], opts(&[1], Valid, &[1])), // 4 groups: direct
         (vec![2, 7, 7, 1], vec![3, 3, 1, 5], opts(&[2], Same, &[1])), // one channel: direct
         (vec![2, 5, 4, 3], vec![1, 1, 3, 4], opts(&[1], Valid, &[1])), // pointwise
-        (vec![1, 4, 5, 4, 2], vec![2, 3, 2, 2, 3], opts(&[1, 2, 1], Same, &[1])),
-        (vec![1, 5, 4, 4, 2], vec![2, 2, 2, 1, 4], opts(&[2], Valid, &[1])),
+        (
+            vec![1, 4, 5, 4, 2],
+            vec![2, 3, 2, 2, 3],
+            opts(&[1, 2, 1], Same, &[1]),
+        ),
+        (
+            vec![1, 5, 4, 4, 2],
+            vec![2, 2, 2, 1, 4],
+            opts(&[2], Valid, &[1]),
+        ),
     ]
 }
 
@@ -200,7 +231,10 @@ fn conv_cases() -> Vec<(Vec<usize>, Vec<usize>, ConvOptions)> {
 fn conv_forward_matches_the_definition() {
     for (xs, ws, o) in conv_cases() {
         let (x, w) = (data(&xs, 1), data(&ws, 2));
-        close(&ops::conv(&x, &w, None, &o).unwrap(), &reference_conv(&x, &w, &o));
+        close(
+            &ops::conv(&x, &w, None, &o).unwrap(),
+            &reference_conv(&x, &w, &o),
+        );
         // the fused bias
         let f = ws[ws.len() - 1];
         let b = data(&[f], 3);
@@ -236,7 +270,10 @@ fn large_batches_run_on_threads_and_agree() {
     ] {
         let o = opts(&[1], Padding::Same, &[1]);
         let (x, w) = (data(&xs, 7), data(&ws, 8));
-        close(&ops::conv(&x, &w, None, &o).unwrap(), &reference_conv(&x, &w, &o));
+        close(
+            &ops::conv(&x, &w, None, &o).unwrap(),
+            &reference_conv(&x, &w, &o),
+        );
         // gradients of sum(conv * g) against the reference's adjoint relations
         let xw = ember::autograd::watch(&x);
         let ww = ember::autograd::watch(&w);
@@ -252,7 +289,10 @@ fn large_batches_run_on_threads_and_agree() {
         let want = dot(&y, &g);
         for (id, v) in ids.iter().zip([&x, &w]) {
             let got = dot(&grads[id], v);
-            assert!((got - want).abs() < 1e-3 * want.abs().max(1.0), "{got} vs {want}");
+            assert!(
+                (got - want).abs() < 1e-3 * want.abs().max(1.0),
+                "{got} vs {want}"
+            );
         }
     }
 }
@@ -263,13 +303,43 @@ fn transpose_cases() -> Vec<(Vec<usize>, Vec<usize>, ConvOptions, Option<Vec<usi
     vec![
         (vec![2, 4, 3], vec![3, 2, 3], opts(&[2], Valid, &[1]), None),
         (vec![2, 4, 3], vec![3, 2, 3], opts(&[2], Same, &[1]), None),
-        (vec![2, 4, 3], vec![2, 2, 3], opts(&[3], Valid, &[1]), Some(vec![1])),
-        (vec![2, 4, 2], vec![3, 3, 2], opts(&[3], Same, &[1]), Some(vec![2])),
+        (
+            vec![2, 4, 3],
+            vec![2, 2, 3],
+            opts(&[3], Valid, &[1]),
+            Some(vec![1]),
+        ),
+        (
+            vec![2, 4, 2],
+            vec![3, 3, 2],
+            opts(&[3], Same, &[1]),
+            Some(vec![2]),
+        ),
         (vec![2, 5, 2], vec![3, 2, 2], opts(&[1], Same, &[2]), None),
-        (vec![2, 3, 4, 2], vec![3, 3, 2, 2], opts(&[2], Same, &[1]), None),
-        (vec![1, 3, 3, 2], vec![2, 3, 3, 2], opts(&[2, 3], Valid, &[1]), Some(vec![1, 0])),
-        (vec![2, 3, 3, 2], vec![4, 4, 2, 2], opts(&[2], Same, &[1]), Some(vec![1])),
-        (vec![1, 2, 3, 2, 2], vec![2, 2, 2, 3, 2], opts(&[2], Same, &[1]), None),
+        (
+            vec![2, 3, 4, 2],
+            vec![3, 3, 2, 2],
+            opts(&[2], Same, &[1]),
+            None,
+        ),
+        (
+            vec![1, 3, 3, 2],
+            vec![2, 3, 3, 2],
+            opts(&[2, 3], Valid, &[1]),
+            Some(vec![1, 0]),
+        ),
+        (
+            vec![2, 3, 3, 2],
+            vec![4, 4, 2, 2],
+            opts(&[2], Same, &[1]),
+            Some(vec![1]),
+        ),
+        (
+            vec![1, 2, 3, 2, 2],
+            vec![2, 2, 2, 3, 2],
+            opts(&[2], Same, &[1]),
+            None,
+        ),
     ]
 }
 
@@ -376,13 +446,24 @@ fn ops_refuse_bad_shapes_with_messages() {
     let m = value_error(ops::conv(&data(&[2, 5, 5], 0), &w, None, &o));
     assert!(m.contains("rank") && m.contains("[2, 5, 5]"), "{m}");
     let m = value_error(ops::conv(&data(&[2, 2, 5, 2], 0), &w, None, &o));
-    assert!(m.contains("larger than the inputs") && m.contains("[2, 2, 5, 2]"), "{m}");
+    assert!(
+        m.contains("larger than the inputs") && m.contains("[2, 2, 5, 2]"),
+        "{m}"
+    );
     let m = value_error(ops::conv(&data(&[2, 5, 5, 3], 0), &w, None, &o));
-    assert!(m.contains("3 channels") && m.contains("2 input channels"), "{m}");
+    assert!(
+        m.contains("3 channels") && m.contains("2 input channels"),
+        "{m}"
+    );
     let w6 = data(&[3, 3, 2, 5], 1);
     let m = value_error(ops::conv(&data(&[2, 5, 5, 4], 0), &w6, None, &o));
     assert!(m.contains("2 groups") && m.contains("5 filters"), "{m}");
-    let m = value_error(ops::conv(&data(&[2, 5, 5, 2], 0), &w, Some(&data(&[3], 0)), &o));
+    let m = value_error(ops::conv(
+        &data(&[2, 5, 5, 2], 0),
+        &w,
+        Some(&data(&[3], 0)),
+        &o,
+    ));
     assert!(m.contains("bias"), "{m}");
     let bad = opts(&[1, 2, 3], Padding::Valid, &[1]);
     let m = value_error(ops::conv(&data(&[2, 5, 5, 2], 0), &w, None, &bad));
@@ -392,8 +473,17 @@ fn ops_refuse_bad_shapes_with_messages() {
     assert!(m.contains("causal"), "{m}");
     let m = value_error(ops::depthwise_conv(&data(&[2, 5, 5, 3], 0), &w, None, &o));
     assert!(m.contains("depthwise_conv"), "{m}");
-    let m = value_error(ops::conv_transpose(&data(&[2, 5, 5, 3], 0), &w, None, &o, None));
-    assert!(m.contains("conv_transpose") && m.contains("3 input channels"), "{m}");
+    let m = value_error(ops::conv_transpose(
+        &data(&[2, 5, 5, 3], 0),
+        &w,
+        None,
+        &o,
+        None,
+    ));
+    assert!(
+        m.contains("conv_transpose") && m.contains("3 input channels"),
+        "{m}"
+    );
     assert!(Padding::parse("conv", "full").is_err());
     assert_eq!(Padding::parse("conv", "SAME").unwrap(), Padding::Same);
 }
@@ -418,7 +508,13 @@ fn call(l: &Conv, x: &Tensor) -> Result<Tensor> {
 #[test]
 fn the_layer_applies_bias_and_activation_and_names_itself_in_errors() {
     let o = opts(&[1], Padding::Same, &[1]);
-    let l = layer(ConvKind::Conv { groups: 1 }, &[3, 3, 2, 4], Some(4), o.clone()).unwrap();
+    let l = layer(
+        ConvKind::Conv { groups: 1 },
+        &[3, 3, 2, 4],
+        Some(4),
+        o.clone(),
+    )
+    .unwrap();
     assert_eq!(l.class_name(), "Conv2D");
     let x = data(&[2, 5, 5, 2], 3);
     let y = call(&l, &x).unwrap();
@@ -430,16 +526,36 @@ fn the_layer_applies_bias_and_activation_and_names_itself_in_errors() {
         other => panic!("expected a ValueError, got {other:?}"),
     };
     let m = msg(call(&l, &data(&[2, 5, 2], 0)));
-    assert!(m.contains("\"conv\"") && m.contains("ndim=4") && m.contains("[2, 5, 2]"), "{m}");
+    assert!(
+        m.contains("\"conv\"") && m.contains("ndim=4") && m.contains("[2, 5, 2]"),
+        "{m}"
+    );
     let m = msg(call(&l, &data(&[2, 5, 5, 3], 0)));
-    assert!(m.contains("\"conv\"") && m.contains("value 2") && m.contains("[2, 5, 5, 3]"), "{m}");
-    let valid = layer(ConvKind::Conv { groups: 1 }, &[3, 3, 2, 4], None, ConvOptions::default()).unwrap();
+    assert!(
+        m.contains("\"conv\"") && m.contains("value 2") && m.contains("[2, 5, 5, 3]"),
+        "{m}"
+    );
+    let valid = layer(
+        ConvKind::Conv { groups: 1 },
+        &[3, 3, 2, 4],
+        None,
+        ConvOptions::default(),
+    )
+    .unwrap();
     let m = msg(call(&valid, &data(&[2, 2, 9, 2], 0)));
-    assert!(m.starts_with("Conv2D layer \"conv\"") && m.contains("larger than"), "{m}");
+    assert!(
+        m.starts_with("Conv2D layer \"conv\"") && m.contains("larger than"),
+        "{m}"
+    );
     // weights that do not fit together
     let bad = layer(ConvKind::Conv { groups: 3 }, &[3, 3, 2, 4], None, o.clone());
     assert!(matches!(bad, Err(Error::Value(m)) if m.contains("divisible by the number of groups")));
-    let bad = layer(ConvKind::Conv { groups: 1 }, &[3, 3, 2, 4], Some(3), o.clone());
+    let bad = layer(
+        ConvKind::Conv { groups: 1 },
+        &[3, 3, 2, 4],
+        Some(3),
+        o.clone(),
+    );
     assert!(matches!(bad, Err(Error::Value(m)) if m.contains("bias")));
     let causal = opts(&[1], Padding::Causal, &[1]);
     let bad = layer(ConvKind::Depthwise, &[3, 2, 1], None, causal);
@@ -454,7 +570,13 @@ fn channels_first_transposes_around_the_kernel() {
         .channels_first(true);
     let x = data(&[2, 5, 6, 2], 3);
     let want = call(
-        &layer(ConvKind::Conv { groups: 1 }, &[3, 3, 2, 4], Some(4), opts(&[2], Padding::Same, &[1])).unwrap(),
+        &layer(
+            ConvKind::Conv { groups: 1 },
+            &[3, 3, 2, 4],
+            Some(4),
+            opts(&[2], Padding::Same, &[1]),
+        )
+        .unwrap(),
         &x,
     )
     .unwrap();

@@ -3,14 +3,15 @@
 //! two functions with the roles of input and output exchanged (ops::conv_transpose).
 //!
 //! Two algorithms, chosen by the geometry:
-//! - im2col + GEMM: rows of output positions are gathered, a tile at a time, into a
+//! - im2col + GEMM: lines of output positions are gathered, a tile at a time, into a
 //!   per-thread scratch matrix (reused across calls) and multiplied by the kernel, one
 //!   product per group; the input gradient is the product with the kernel transposed,
 //!   scattered back by `col2im`. 1x1 convolutions skip the gather.
-//! - direct, when each group has one input channel (depthwise convolutions, and a first
-//!   layer on one-channel images): SIMD multiply-adds along the contiguous channel axis.
+//! - direct, for depthwise-like convolutions (one input channel per group, several groups):
+//!   SIMD multiply-adds along the contiguous channel axis, a span of output positions per
+//!   kernel tap.
 //!
-//! Threads: forward rows are split evenly over the pool; the backward pass splits whole
+//! Threads: forward lines are split evenly over the pool; the backward pass splits whole
 //! samples (their input gradients never overlap), each part accumulating its own kernel
 //! and bias gradients, summed at the end.
 use super::gemm::{sgemm, sgemm_serial, MatRef, PAR_MIN_FLOPS};
@@ -45,13 +46,15 @@ fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     out
 }
 
-fn tile_rows(g: &ConvGeom) -> usize {
-    (TILE_FLOATS / g.col_width().max(1)).clamp(16, 1024)
+/// Lines of output positions per im2col tile (at least one).
+fn tile_lines(g: &ConvGeom) -> usize {
+    let rows = (TILE_FLOATS / g.col_width().max(1)).clamp(16, 1024);
+    (rows / g.line_len()).max(1)
 }
 
-/// One group's input channel: the direct kernels apply.
+/// Depthwise-like: the direct kernels apply.
 fn is_direct(g: &ConvGeom) -> bool {
-    g.in_per_group() == 1 && !g.is_pointwise()
+    g.in_per_group() == 1 && g.groups > 1
 }
 
 /// How many parts to split `units` over: one per thread when the work is large enough.
@@ -82,48 +85,56 @@ pub fn conv_forward(g: &ConvGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>) ->
         x.len() == g.x_len() && w.len() == g.w_len(),
         "conv_forward: operand sizes"
     );
-    let (rows, cout) = (g.batch * g.out_positions(), g.out_channels);
-    let mut y = vec![0.0f32; rows * cout];
-    if rows == 0 {
+    let (lines, line) = (g.lines(), g.line_len() * g.out_channels);
+    let mut y = vec![0.0f32; lines * line];
+    if y.is_empty() {
         return y;
     }
-    let parts = parts_for(g, rows);
-    let chunk = rows.div_ceil(parts);
+    let parts = parts_for(g, lines);
+    let chunk = lines.div_ceil(parts);
     let mm = gemm_for(parts);
     let run = |(i, yc): (usize, &mut [f32])| {
-        let r = i * chunk..i * chunk + yc.len() / cout;
+        let l = i * chunk..i * chunk + yc.len() / line;
         if is_direct(g) {
-            direct_forward(g, x, w, bias, r, yc)
+            direct_forward(g, x, w, bias, l, yc)
         } else {
-            gemm_forward(g, x, w, bias, r, yc, mm)
+            gemm_forward(g, x, w, bias, l, yc, mm)
         }
     };
     if parts > 1 {
-        pool::install(|| y.par_chunks_mut(chunk * cout).enumerate().for_each(run));
+        pool::install(|| y.par_chunks_mut(chunk * line).enumerate().for_each(run));
     } else {
         run((0, &mut y));
     }
     y
 }
 
+/// The gemm forward of `lines` into `y` (their outputs), a tile of lines at a time.
 fn gemm_forward(
     g: &ConvGeom,
     x: &[f32],
     w: &[f32],
     bias: Option<&[f32]>,
-    rows: Range<usize>,
+    lines: Range<usize>,
     y: &mut [f32],
     mm: Gemm,
 ) {
-    let (cin, cout, cg) = (g.in_channels, g.out_channels, g.out_per_group());
+    let (cin, cout, cg, len) = (
+        g.in_channels,
+        g.out_channels,
+        g.out_per_group(),
+        g.line_len(),
+    );
     let width = g.col_width();
     let pointwise = g.is_pointwise();
-    let tile = tile_rows(g);
-    with_scratch(if pointwise { 0 } else { tile * width }, |col| {
-        let mut r = rows.start;
-        while r < rows.end {
-            let e = (r + tile).min(rows.end);
-            let yt = &mut y[(r - rows.start) * cout..(e - rows.start) * cout];
+    let tile = tile_lines(g);
+    let first = lines.start * len;
+    with_scratch(if pointwise { 0 } else { tile * len * width }, |col| {
+        let mut l = lines.start;
+        while l < lines.end {
+            let e = (l + tile).min(lines.end);
+            let (r, re) = (l * len, e * len);
+            let yt = &mut y[(r - first) * cout..(re - first) * cout];
             if let Some(b) = bias {
                 yt.chunks_exact_mut(cout)
                     .for_each(|row| row.copy_from_slice(b));
@@ -137,7 +148,7 @@ fn gemm_forward(
                         cs: 1,
                     }
                 } else {
-                    im2col(g, x, group, r..e, col);
+                    im2col(g, x, group, r..re, col);
                     MatRef::row_major(col, width)
                 };
                 let b = MatRef {
@@ -147,7 +158,7 @@ fn gemm_forward(
                     cs: 1,
                 };
                 mm(
-                    e - r,
+                    re - r,
                     cg,
                     width,
                     a,
@@ -157,7 +168,7 @@ fn gemm_forward(
                     bias.is_some(),
                 );
             }
-            r = e;
+            l = e;
         }
     });
 }
@@ -257,7 +268,7 @@ fn backward_part(g: &ConvGeom, gy: &[f32], inputs: BackwardInputs, part: Part, m
     let (cin, cout) = (g.in_channels, g.out_channels);
     let (per, x_per) = (g.out_positions(), g.in_positions() * cin);
     let s = part.samples;
-    let rows = (s.end - s.start) * per;
+    let lines = (s.end - s.start) * g.output[0] * g.output[1];
     let x = inputs.x.map(|x| &x[s.start * x_per..s.end * x_per]);
     let gy = &gy[s.start * per * cout..s.end * per * cout];
     if let Some(gb) = part.gb {
@@ -275,33 +286,39 @@ fn backward_part(g: &ConvGeom, gy: &[f32], inputs: BackwardInputs, part: Part, m
     let gx = part.gx.zip(inputs.w);
     let gw = part.gw.zip(x);
     if is_direct(g) {
-        direct_backward(g, gy, rows, gx, gw);
+        direct_backward(g, gy, lines, gx, gw);
     } else {
-        gemm_backward(g, gy, rows, gx, gw, inputs.x_init.is_some(), mm);
+        gemm_backward(g, gy, lines, gx, gw, inputs.x_init.is_some(), mm);
     }
 }
 
-/// The gemm backward of local rows `0..rows` (samples counted from the part's first):
+/// The gemm backward of local lines `0..lines` (samples counted from the part's first):
 /// `gw += col(x)^T @ gy` and `gx += col2im(gy @ w^T)`, one tile and group at a time.
 fn gemm_backward(
     g: &ConvGeom,
     gy: &[f32],
-    rows: usize,
+    lines: usize,
     mut gx: Option<(&mut [f32], &[f32])>,
     mut gw: Option<(&mut [f32], &[f32])>,
     gx_preset: bool,
     mm: Gemm,
 ) {
-    let (cin, cout, cg) = (g.in_channels, g.out_channels, g.out_per_group());
+    let (cin, cout, cg, len) = (
+        g.in_channels,
+        g.out_channels,
+        g.out_per_group(),
+        g.line_len(),
+    );
     let width = g.col_width();
     let pointwise = g.is_pointwise();
-    let tile = tile_rows(g);
-    let scratch = if pointwise { 0 } else { 2 * tile * width };
+    let tile = tile_lines(g);
+    let scratch = if pointwise { 0 } else { 2 * tile * len * width };
     with_scratch(scratch, |buf| {
         let (col, dcol) = buf.split_at_mut(scratch / 2);
-        let mut r = 0;
-        while r < rows {
-            let e = (r + tile).min(rows);
+        let mut l = 0;
+        while l < lines {
+            let e = (l + tile).min(lines);
+            let (r, re) = (l * len, e * len);
             for group in 0..g.groups {
                 let gy_g = MatRef {
                     data: gy,
@@ -319,10 +336,19 @@ fn gemm_backward(
                             cs: cin as isize,
                         }
                     } else {
-                        im2col(g, x, group, r..e, col);
+                        im2col(g, x, group, r..re, col);
                         MatRef::row_major(col, width).t()
                     };
-                    mm(width, cg, e - r, a, gy_g, &mut gw[group * cg..], cout, true);
+                    mm(
+                        width,
+                        cg,
+                        re - r,
+                        a,
+                        gy_g,
+                        &mut gw[group * cg..],
+                        cout,
+                        true,
+                    );
                 }
                 if let Some((gx, w)) = gx.as_mut() {
                     // w_g^T, (cg x width)
@@ -333,14 +359,23 @@ fn gemm_backward(
                         cs: cout as isize,
                     };
                     if pointwise {
-                        mm(e - r, cin, cg, gy_g, wt, &mut gx[r * cin..], cin, gx_preset);
+                        mm(
+                            re - r,
+                            cin,
+                            cg,
+                            gy_g,
+                            wt,
+                            &mut gx[r * cin..],
+                            cin,
+                            gx_preset,
+                        );
                     } else {
-                        mm(e - r, width, cg, gy_g, wt, dcol, width, false);
-                        col2im(g, dcol, group, r..e, gx);
+                        mm(re - r, width, cg, gy_g, wt, dcol, width, false);
+                        col2im(g, dcol, group, l..e, gx);
                     }
                 }
             }
-            r = e;
+            l = e;
         }
     });
 }
@@ -361,17 +396,23 @@ fn multiply_add(y: &mut [f32], x: &[f32], w: &[f32], dm: usize) {
     }
 }
 
-/// Direct forward of global rows `rows` into `y` (their outputs).
+/// Direct forward of `lines` into `y` (their outputs).
 fn direct_forward(
     g: &ConvGeom,
     x: &[f32],
     w: &[f32],
     bias: Option<&[f32]>,
-    rows: Range<usize>,
+    lines: Range<usize>,
     y: &mut [f32],
 ) {
-    let (cin, cout, dm) = (g.in_channels, g.out_channels, g.out_per_group());
+    let (cin, cout, dm, s) = (
+        g.in_channels,
+        g.out_channels,
+        g.out_per_group(),
+        g.stride[2],
+    );
     let in_pos = g.in_positions();
+    let first = lines.start * g.line_len();
     Arch::new().dispatch(
         #[inline(always)]
         || {
@@ -381,61 +422,66 @@ fn direct_forward(
                     None => row.fill(0.0),
                 }
             }
-            let start = rows.start;
-            g.for_each_tap(rows, |row, n, tap, pos| {
+            g.for_each_span(lines, |n, tap, row, pos, count| {
+                let ws = &w[tap * cout..(tap + 1) * cout];
                 let at = (n * in_pos + pos) * cin;
-                multiply_add(
-                    &mut y[(row - start) * cout..(row - start + 1) * cout],
-                    &x[at..at + cin],
-                    &w[tap * cout..(tap + 1) * cout],
-                    dm,
-                );
+                let ys = &mut y[(row - first) * cout..(row - first + count) * cout];
+                for (j, yr) in ys.chunks_exact_mut(cout).enumerate() {
+                    let xs = &x[at + j * s * cin..at + j * s * cin + cin];
+                    multiply_add(yr, xs, ws, dm);
+                }
             });
         },
     )
 }
 
-/// Direct backward of local rows `0..rows`: `gx[c] += sum_m gy[c*dm+m] w[c*dm+m]` and
+/// Direct backward of local lines `0..lines`: `gx[c] += sum_m gy[c*dm+m] w[c*dm+m]` and
 /// `gw[c*dm+m] += x[c] gy[c*dm+m]` for each tap.
 fn direct_backward(
     g: &ConvGeom,
     gy: &[f32],
-    rows: usize,
+    lines: usize,
     mut gx: Option<(&mut [f32], &[f32])>,
     mut gw: Option<(&mut [f32], &[f32])>,
 ) {
-    let (cin, cout, dm) = (g.in_channels, g.out_channels, g.out_per_group());
+    let (cin, cout, dm, s) = (
+        g.in_channels,
+        g.out_channels,
+        g.out_per_group(),
+        g.stride[2],
+    );
     let in_pos = g.in_positions();
     Arch::new().dispatch(
         #[inline(always)]
         || {
-            g.for_each_tap(0..rows, |row, n, tap, pos| {
-                let gyr = &gy[row * cout..(row + 1) * cout];
+            g.for_each_span(0..lines, |n, tap, row, pos, count| {
+                let gys = &gy[row * cout..(row + count) * cout];
                 let at = (n * in_pos + pos) * cin;
                 if let Some((gx, w)) = gx.as_mut() {
-                    let gxs = &mut gx[at..at + cin];
                     let ws = &w[tap * cout..(tap + 1) * cout];
-                    if dm == 1 {
-                        for ((a, &b), &c) in gxs.iter_mut().zip(gyr).zip(ws) {
-                            *a += b * c;
-                        }
-                    } else {
-                        for ((a, b), c) in gxs
-                            .iter_mut()
-                            .zip(gyr.chunks_exact(dm))
-                            .zip(ws.chunks_exact(dm))
-                        {
-                            *a += b.iter().zip(c).map(|(&b, &c)| b * c).sum::<f32>();
+                    for (j, gyr) in gys.chunks_exact(cout).enumerate() {
+                        let gxs = &mut gx[at + j * s * cin..at + j * s * cin + cin];
+                        if dm == 1 {
+                            for ((a, &b), &c) in gxs.iter_mut().zip(gyr).zip(ws) {
+                                *a += b * c;
+                            }
+                        } else {
+                            for ((a, b), c) in gxs
+                                .iter_mut()
+                                .zip(gyr.chunks_exact(dm))
+                                .zip(ws.chunks_exact(dm))
+                            {
+                                *a += b.iter().zip(c).map(|(&b, &c)| b * c).sum::<f32>();
+                            }
                         }
                     }
                 }
                 if let Some((gw, x)) = gw.as_mut() {
-                    multiply_add(
-                        &mut gw[tap * cout..(tap + 1) * cout],
-                        &x[at..at + cin],
-                        gyr,
-                        dm,
-                    );
+                    let gws = &mut gw[tap * cout..(tap + 1) * cout];
+                    for (j, gyr) in gys.chunks_exact(cout).enumerate() {
+                        let xs = &x[at + j * s * cin..at + j * s * cin + cin];
+                        multiply_add(gws, xs, gyr, dm);
+                    }
                 }
             });
         },
@@ -446,7 +492,7 @@ fn direct_backward(
 mod tests {
     use super::*;
 
-    /// conv by its definition, for geometries of any rank <= 3.
+    /// conv by its definition, for 2-d geometries (the leading axis of size 1).
     fn naive(g: &ConvGeom, x: &[f32], w: &[f32]) -> Vec<f32> {
         let (cin, cout, cg, og) = (
             g.in_channels,
@@ -454,25 +500,34 @@ mod tests {
             g.in_per_group(),
             g.out_per_group(),
         );
+        let ([_, o1, o2], [_, k1, k2], [_, i1, i2]) = (g.output, g.kernel, g.input);
         let mut y = vec![0.0; g.y_len()];
-        let rows = g.batch * g.out_positions();
-        g.for_each_tap(0..rows, |row, n, tap, pos| {
-            for co in 0..cout {
-                let grp = co / og;
-                for c in 0..cg {
-                    y[row * cout + co] += x[(n * g.in_positions() + pos) * cin + grp * cg + c]
-                        * w[(tap * cg + c) * cout + co];
+        for n in 0..g.batch {
+            for (a, b) in (0..o1).flat_map(|a| (0..o2).map(move |b| (a, b))) {
+                for (t1, t2) in (0..k1).flat_map(|t| (0..k2).map(move |u| (t, u))) {
+                    let p1 = (a * g.stride[1] + t1 * g.dilation[1]) as isize - g.pad[1] as isize;
+                    let p2 = (b * g.stride[2] + t2 * g.dilation[2]) as isize - g.pad[2] as isize;
+                    if p1 < 0 || p2 < 0 || p1 >= i1 as isize || p2 >= i2 as isize {
+                        continue;
+                    }
+                    let pos = (n * i1 + p1 as usize) * i2 + p2 as usize;
+                    for co in 0..cout {
+                        for c in 0..cg {
+                            y[((n * o1 + a) * o2 + b) * cout + co] += x
+                                [pos * cin + (co / og) * cg + c]
+                                * w[((t1 * k2 + t2) * cg + c) * cout + co];
+                        }
+                    }
                 }
             }
-        });
+        }
         y
     }
 
     fn geom(groups: usize, cin: usize, cout: usize, pad: usize, stride: usize) -> ConvGeom {
-        let (input, kernel) = ([2, 5, 6], [2, 3, 3]);
+        let (input, kernel) = ([1, 5, 6], [1, 3, 3]);
         let output = std::array::from_fn(|d| {
-            let s = if d == 0 { 1 } else { stride };
-            let p = if d == 0 { 0 } else { pad };
+            let (s, p) = if d == 0 { (1, 0) } else { (stride, pad) };
             (input[d] + 2 * p - kernel[d]) / s + 1
         });
         ConvGeom {
@@ -497,19 +552,20 @@ mod tests {
 
     #[test]
     fn forward_and_backward_agree_with_the_definition() {
-        // gemm path (groups 1 and 2) and direct path (one input channel per group)
+        // gemm path (groups 1 and 2, one channel) and direct path (one channel per group)
         for g in [
             geom(1, 3, 4, 1, 1),
             geom(2, 4, 6, 0, 2),
             geom(3, 3, 6, 1, 2),
             geom(1, 1, 5, 1, 1),
+            geom(4, 4, 4, 1, 1),
         ] {
             let (x, w) = (data(g.x_len(), 1), data(g.w_len(), 2));
             let y = conv_forward(&g, &x, &w, None);
             for (a, b) in y.iter().zip(naive(&g, &x, &w)) {
                 assert!((a - b).abs() < 1e-4, "{g:?}: {a} vs {b}");
             }
-            // <gy, conv(x, w)> is bilinear: its gradients are checked against conv itself
+            // <gy, conv(x, w)> is linear in x and in w: <grad, x> and <grad, w> equal it
             let gy = data(g.y_len(), 3);
             let grads = conv_backward(
                 &g,

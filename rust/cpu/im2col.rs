@@ -125,41 +125,53 @@ impl ConvGeom {
         (lo.min(self.kernel[2]), hi.min(self.kernel[2]))
     }
 
-    /// Calls `f(row, sample, tap, input position within the sample)` for each tap of each
-    /// row in `rows` that reads inside the input (rows count from the first sample).
+    /// Output positions along the last axis: the rows of one line.
+    pub fn line_len(&self) -> usize {
+        self.output[2]
+    }
+
+    /// Lines (one per sample and leading output coordinates) of the whole batch.
+    pub fn lines(&self) -> usize {
+        self.batch * self.output[0] * self.output[1]
+    }
+
+    /// Calls `f(sample, tap, row, pos, count)` for each line in `lines` (counted from the
+    /// first sample) and each kernel tap: the tap reads input position `pos + j * stride`
+    /// (within the sample, along the last axis) for output row `row + j`, `j < count`, and
+    /// zeros for the line's other rows.
     #[inline(always)]
-    pub fn for_each_tap(
+    pub fn for_each_span(
         &self,
-        rows: std::ops::Range<usize>,
-        mut f: impl FnMut(usize, usize, usize, usize),
+        lines: std::ops::Range<usize>,
+        mut f: impl FnMut(usize, usize, usize, usize, usize),
     ) {
-        if rows.is_empty() {
-            return;
-        }
-        let [_, k1, k2] = self.kernel;
+        let [o0, o1, len] = self.output;
+        let [k0, k1, k2] = self.kernel;
         let [_, i1, i2] = self.input;
-        let (mut n, mut o) = self.unravel(rows.start);
-        for row in rows {
-            let (lo, hi) = self.inner_taps(o[2]);
-            // the input coordinate of tap `lo` (unused when no tap is valid)
-            let base2 = (o[2] * self.stride[2] + lo * self.dilation[2]).saturating_sub(self.pad[2]);
-            for t0 in 0..self.kernel[0] {
-                let Some(p0) = self.source(0, o[0], t0) else {
+        let (s, d, p) = (self.stride[2], self.dilation[2], self.pad[2]);
+        for line in lines {
+            let (rest, c1) = (line / o1, line % o1);
+            let (n, c0) = (rest / o0, rest % o0);
+            for t0 in 0..k0 {
+                let Some(p0) = self.source(0, c0, t0) else {
                     continue;
                 };
                 for t1 in 0..k1 {
-                    let Some(p1) = self.source(1, o[1], t1) else {
+                    let Some(p1) = self.source(1, c1, t1) else {
                         continue;
                     };
-                    let tap = (t0 * k1 + t1) * k2;
-                    let pos = (p0 * i1 + p1) * i2;
-                    for (j, t2) in (lo..hi).enumerate() {
-                        f(row, n, tap + t2, pos + base2 + j * self.dilation[2]);
+                    let base = (p0 * i1 + p1) * i2;
+                    for t2 in 0..k2 {
+                        // output j reads input j*s + t2*d - p: inside for j in a..b
+                        let off = t2 * d;
+                        let a = p.saturating_sub(off).div_ceil(s);
+                        let b = (i2 + p).saturating_sub(off).div_ceil(s).min(len);
+                        if a < b {
+                            let tap = (t0 * k1 + t1) * k2 + t2;
+                            f(n, tap, line * len + a, base + a * s + off - p, b - a);
+                        }
                     }
                 }
-            }
-            if self.advance(&mut o) {
-                n += 1;
             }
         }
     }
@@ -218,23 +230,26 @@ pub fn im2col(
     }
 }
 
-/// The adjoint of `im2col`: adds rows `rows` of `col` (group `group`) into `gx`, laid out as
-/// `(samples, *input, in_channels)` with rows counted from its first sample.
+/// The adjoint of `im2col`: adds the rows of `lines` in `col` (group `group`) into `gx`,
+/// laid out as `(samples, *input, in_channels)` with lines counted from its first sample.
 pub fn col2im(
     g: &ConvGeom,
     col: &[f32],
     group: usize,
-    rows: std::ops::Range<usize>,
+    lines: std::ops::Range<usize>,
     gx: &mut [f32],
 ) {
-    let (cin, cg) = (g.in_channels, g.in_per_group());
+    let (cin, cg, s) = (g.in_channels, g.in_per_group(), g.stride[2]);
     let width = g.col_width();
-    let start = rows.start;
-    g.for_each_tap(rows, |row, n, tap, pos| {
-        let src = &col[(row - start) * width + tap * cg..(row - start) * width + (tap + 1) * cg];
-        let at = (n * g.in_positions() + pos) * cin + group * cg;
-        for (a, &b) in gx[at..at + cg].iter_mut().zip(src) {
-            *a += b;
+    let start = lines.start * g.line_len();
+    g.for_each_span(lines, |n, tap, row, pos, count| {
+        let first = n * g.in_positions() + pos;
+        for j in 0..count {
+            let src = (row - start + j) * width + tap * cg;
+            let at = (first + j * s) * cin + group * cg;
+            for (a, &b) in gx[at..at + cg].iter_mut().zip(&col[src..src + cg]) {
+                *a += b;
+            }
         }
     });
 }
@@ -300,10 +315,13 @@ mod tests {
                         assert_eq!(col[(row - 1) * width + c], want, "{g:?} row {row} col {c}");
                     }
                 }
-                // <im2col(x), c> == <x, col2im(c)>
+                // <im2col(x), c> == <x, col2im(c)> over whole lines
+                let (len, lines) = (g.line_len(), g.lines());
+                let mut col = vec![0.0; (lines - 2) * len * width];
+                im2col(&g, &x, group, len..(lines - 1) * len, &mut col);
                 let c: Vec<f32> = (0..col.len()).map(|i| (i % 7) as f32 - 3.0).collect();
                 let mut gx = vec![0.0; x.len()];
-                col2im(&g, &c, group, r, &mut gx);
+                col2im(&g, &c, group, 1..lines - 1, &mut gx);
                 let lhs: f32 = col.iter().zip(&c).map(|(a, b)| a * b).sum();
                 let rhs: f32 = x.iter().zip(&gx).map(|(a, b)| a * b).sum();
                 assert_eq!(lhs, rhs);

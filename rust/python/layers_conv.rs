@@ -16,7 +16,11 @@ fn float(x: &Bound<'_, PyAny>) -> PyResult<Tensor> {
 }
 
 /// `f` on `x` in channels-last layout, the result back in `x`'s layout.
-fn in_layout(x: &Tensor, channels_first: bool, f: impl FnOnce(&Tensor) -> Result<Tensor>) -> Result<Tensor> {
+fn in_layout(
+    x: &Tensor,
+    channels_first: bool,
+    f: impl FnOnce(&Tensor) -> Result<Tensor>,
+) -> Result<Tensor> {
     if !channels_first {
         return f(x);
     }
@@ -26,7 +30,12 @@ fn in_layout(x: &Tensor, channels_first: bool, f: impl FnOnce(&Tensor) -> Result
     ops::channels_last_to_first(&f(&ops::channels_first_to_last(x)?)?)
 }
 
-fn options(op: &str, strides: Vec<usize>, padding: &str, dilation_rate: Vec<usize>) -> Result<ConvOptions> {
+fn options(
+    op: &str,
+    strides: Vec<usize>,
+    padding: &str,
+    dilation_rate: Vec<usize>,
+) -> Result<ConvOptions> {
     Ok(ConvOptions {
         strides,
         padding: Padding::parse(op, padding)?,
@@ -105,10 +114,16 @@ fn op_separable_conv(
     dilation_rate: Vec<usize>,
     channels_first: bool,
 ) -> PyResult<PyTensor> {
-    let (x, dk, pk) = (float(x)?, float(depthwise_kernel)?, float(pointwise_kernel)?);
+    let (x, dk, pk) = (
+        float(x)?,
+        float(depthwise_kernel)?,
+        float(pointwise_kernel)?,
+    );
     let o = options("separable_conv", strides, padding, dilation_rate)?;
     Ok(PyTensor::new(py.detach(|| {
-        in_layout(&x, channels_first, |x| ops::separable_conv(x, &dk, &pk, None, &o))
+        in_layout(&x, channels_first, |x| {
+            ops::separable_conv(x, &dk, &pk, None, &o)
+        })
     })?))
 }
 
