@@ -139,7 +139,7 @@ fn reference_transpose(
 ) -> (Vec<usize>, Vec<f32>) {
     let (xs, ws) = (x.shape().to_vec(), w.shape().to_vec());
     let r = xs.len() - 2;
-    let (cin, filters) = (xs[r + 1], ws[r]);
+    let filters = ws[r];
     let pick = |v: &[usize], i: usize| if v.len() == 1 { v[0] } else { v[i] };
     // (output size, crop at the front) per axis
     let dims: Vec<(usize, usize)> = (0..r)
@@ -186,7 +186,6 @@ fn reference_transpose(
             }
         }
     }
-    let _ = cin;
     (shape, y)
 }
 
@@ -297,8 +296,10 @@ fn large_batches_run_on_threads_and_agree() {
     }
 }
 
-/// (input shape, kernel shape, options, output_padding) for transposed convolutions.
-fn transpose_cases() -> Vec<(Vec<usize>, Vec<usize>, ConvOptions, Option<Vec<usize>>)> {
+/// Input shape, kernel shape, options and output_padding of a transposed convolution.
+type TransposeCase = (Vec<usize>, Vec<usize>, ConvOptions, Option<Vec<usize>>);
+
+fn transpose_cases() -> Vec<TransposeCase> {
     use Padding::*;
     vec![
         (vec![2, 4, 3], vec![3, 2, 3], opts(&[2], Valid, &[1]), None),
