@@ -23,3 +23,14 @@ def set_epsilon(value):
 
 def image_data_format():
     return "channels_last"
+
+
+def standardize_data_format(data_format):
+    """``data_format`` lowercased and checked; None means ``image_data_format()``."""
+    data_format = str(data_format or image_data_format()).lower()
+    if data_format not in ("channels_first", "channels_last"):
+        raise ValueError(
+            "The `data_format` argument must be one of {'channels_first', 'channels_last'}. "
+            f"Received: data_format={data_format}"
+        )
+    return data_format

@@ -3,6 +3,7 @@
 mod activation;
 mod binary;
 mod cast;
+mod conv;
 pub mod image;
 mod index;
 mod matmul;
@@ -16,6 +17,7 @@ mod unary;
 pub use activation::*;
 pub use binary::*;
 pub use cast::*;
+pub use conv::*;
 pub use index::*;
 pub use matmul::*;
 pub use normalization::*;

@@ -204,21 +204,21 @@ fn layer_apply_constraints(py: Python<'_>, layer: &Bound<'_, PyLayer>) -> PyResu
     Ok(py.detach(|| layer.apply_constraints())?)
 }
 
-fn native(layer: impl Layer + 'static) -> PyLayer {
+pub(super) fn native(layer: impl Layer + 'static) -> PyLayer {
     PyLayer {
         layer: Arc::new(layer),
     }
 }
 
-fn var(v: &Bound<'_, PyVariable>) -> crate::Variable {
+pub(super) fn var(v: &Bound<'_, PyVariable>) -> crate::Variable {
     v.get().v.clone()
 }
 
-fn reg(r: Option<&Bound<'_, PyRegularizer>>) -> Option<Regularizer> {
+pub(super) fn reg(r: Option<&Bound<'_, PyRegularizer>>) -> Option<Regularizer> {
     r.map(|r| r.get().r)
 }
 
-fn cons(c: Option<&Bound<'_, PyConstraint>>) -> Option<Constraint> {
+pub(super) fn cons(c: Option<&Bound<'_, PyConstraint>>) -> Option<Constraint> {
     c.map(|c| c.get().c.clone())
 }
 

@@ -4,6 +4,7 @@ mod config;
 mod errors;
 mod handles;
 mod layers;
+mod layers_conv;
 mod layers_merge;
 mod layers_norm;
 mod layers_pooling;
@@ -32,6 +33,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     layers_preprocessing::register(m)?;
     layers_norm::register(m)?;
     layers_pooling::register(m)?;
+    layers_conv::register(m)?;
     losses::register(m)?;
     metrics::register(m)?;
     optimizers::register(m)?;

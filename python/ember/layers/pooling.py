@@ -4,8 +4,9 @@ arguments, defaults and aliases), computed by the core's pooling kernels."""
 
 from ember import _native
 from ember import ops as _ops
+from ember.backend import standardize_data_format
 from ember.layers.native import BuiltinLayer
-from ember.ops.nn import standardize_data_format, standardize_tuple
+from ember.utils.argument_validation import standardize_tuple
 
 
 def check_ndim(layer, input_shape, ndim):

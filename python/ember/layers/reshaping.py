@@ -6,10 +6,10 @@ import math
 import operator
 
 from ember import _native
-from ember.backend import image_data_format
+from ember.backend import image_data_format, standardize_data_format
 from ember.layers.native import BuiltinLayer
 from ember.layers.pooling import check_ndim, spatial_range
-from ember.ops.nn import standardize_data_format, standardize_tuple
+from ember.utils.argument_validation import standardize_tuple
 
 
 class Flatten(BuiltinLayer):

@@ -1,7 +1,8 @@
 """Activations, softmax, normalization and pooling (``keras.ops`` names, arguments and
 defaults from keras/src/ops/nn.py), computed in Rust with fused backward passes."""
 from ember import _native, backend
-from ember.backend import image_data_format
+from ember.backend import standardize_data_format
+from ember.utils.argument_validation import standardize_tuple
 
 __all__ = [
     "relu", "relu6", "sigmoid", "sparse_sigmoid", "softplus", "softsign", "soft_shrink",
@@ -9,6 +10,7 @@ __all__ = [
     "hard_silu", "hard_swish", "elu", "selu", "gelu", "celu", "tanh_shrink", "hard_tanh",
     "hard_shrink", "threshold", "mish", "softmax", "log_softmax", "moments", "batch_normalization",
     "normalize", "layer_normalization", "rms_normalization", "max_pool", "average_pool",
+    "conv", "conv_transpose", "depthwise_conv", "separable_conv",
 ]
 
 
@@ -204,44 +206,6 @@ def rms_normalization(x, scale=1, axis=-1, epsilon=None):
     return _native.op_rms_normalization(x, scale, _axes("rms_normalization", axis), _epsilon(epsilon))
 
 
-def standardize_data_format(data_format):
-    """``data_format`` lowercased and checked; None means ``image_data_format()``."""
-    if data_format is None:
-        return image_data_format()
-    data_format = str(data_format).lower()
-    if data_format not in ("channels_first", "channels_last"):
-        raise ValueError(
-            "The `data_format` argument must be one of {'channels_first', 'channels_last'}. "
-            f"Received: data_format={data_format}"
-        )
-    return data_format
-
-
-def standardize_tuple(value, n, name, allow_zero=False):
-    """An int or a sequence of ``n`` ints as a tuple of ``n`` ints, each positive (or
-    non-negative with ``allow_zero``); Keras's message otherwise."""
-    error = f"The `{name}` argument must be a tuple of {n} integers. Received {name}={value}"
-    if isinstance(value, int) and not isinstance(value, bool):
-        values = (value,) * n
-    else:
-        try:
-            values = tuple(value)
-        except TypeError:
-            raise ValueError(error) from None
-        if len(values) != n:
-            raise ValueError(error)
-        for v in values:
-            if isinstance(v, bool) or not isinstance(v, int) and not hasattr(v, "__index__"):
-                raise ValueError(f"{error} including element {v} of type {type(v)}")
-        values = tuple(int(v) for v in values)
-    bad = {v for v in values if (v < 0 if allow_zero else v <= 0)}
-    if bad:
-        raise ValueError(
-            f"{error}, including values {bad} that do not satisfy `value {'>= 0' if allow_zero else '> 0'}`"
-        )
-    return values
-
-
 def _pool(op, native, inputs, pool_size, strides, padding, data_format):
     data_format = standardize_data_format(data_format)
     x = inputs if isinstance(inputs, _native.Tensor) else _native.Tensor(inputs, "float32")
@@ -268,3 +232,55 @@ def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=N
     """The mean of each window over the spatial axes; with "same" padding a window is
     divided by its number of valid elements (TensorFlow's rule)."""
     return _pool("average_pool", _native.op_average_pool, inputs, pool_size, strides, padding, data_format)
+
+
+# ---------------------------------------------------------------- convolutions
+# Channels-last kernels; "channels_first" inputs are transposed around them.
+
+
+def _ints(op, name, value, allow_zero=False):
+    values = [value] if isinstance(value, int) else list(value)
+    low = 0 if allow_zero else 1
+    if not values or any(isinstance(v, bool) or not isinstance(v, int) or v < low for v in values):
+        raise ValueError(f"{op}: `{name}` must be an integer >= {low} or a tuple of them, got {value!r}")
+    return values
+
+
+def _conv_args(op, padding, data_format, strides, dilation_rate):
+    if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
+        raise ValueError(f"{op}: `padding` must be 'valid' or 'same', got {padding!r}")
+    return dict(
+        strides=_ints(op, "strides", strides),
+        padding=padding.lower(),
+        dilation_rate=_ints(op, "dilation_rate", dilation_rate),
+        channels_first=standardize_data_format(data_format) == "channels_first",
+    )
+
+
+def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    """N-d convolution (1-3 spatial axes); ``kernel`` is ``(*kernel_size, in_channels //
+    groups, filters)``, the number of groups being ``in_channels // kernel.shape[-2]``."""
+    return _native.op_conv(inputs, kernel, **_conv_args("conv", padding, data_format, strides, dilation_rate))
+
+
+def conv_transpose(inputs, kernel, strides, padding="valid", output_padding=None, data_format=None,
+                   dilation_rate=1):
+    """N-d transposed convolution; ``kernel`` is ``(*kernel_size, filters, in_channels)``."""
+    args = _conv_args("conv_transpose", padding, data_format, strides, dilation_rate)
+    if output_padding is not None:
+        output_padding = _ints("conv_transpose", "output_padding", output_padding, allow_zero=True)
+    return _native.op_conv_transpose(inputs, kernel, output_padding=output_padding, **args)
+
+
+def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    """Each channel convolved with its own filters; ``kernel`` is ``(*kernel_size,
+    in_channels, depth_multiplier)`` and output channel ``c * depth_multiplier + m``."""
+    args = _conv_args("depthwise_conv", padding, data_format, strides, dilation_rate)
+    return _native.op_depthwise_conv(inputs, kernel, **args)
+
+
+def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, padding="valid", data_format=None,
+                   dilation_rate=1):
+    """``depthwise_conv`` followed by a 1x1 ``conv`` with ``pointwise_kernel``."""
+    args = _conv_args("separable_conv", padding, data_format, strides, dilation_rate)
+    return _native.op_separable_conv(inputs, depthwise_kernel, pointwise_kernel, **args)

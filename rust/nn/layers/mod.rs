@@ -2,6 +2,7 @@
 //! drivers run: weights are shared `Variable`s (created by Python's `add_weight`, or by the
 //! constructors here), shapes are checked on every call, and errors name the layer.
 mod activation;
+mod conv;
 mod dense;
 mod merge;
 mod normalization;
@@ -13,6 +14,7 @@ mod spatial;
 mod spatial_dropout;
 
 pub use activation::{Activation, PReLU, Softmax};
+pub use conv::{Conv, ConvKind};
 pub use dense::{linear, Dense};
 pub use merge::{Concatenate, Dot, Merge, MergeOp};
 pub use normalization::{
