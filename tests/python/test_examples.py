@@ -34,3 +34,16 @@ def test_digits_demo_reaches_95_percent():
     from ember.cli import demo
 
     assert demo(verbose=0) >= 0.95
+
+
+# The vision models of issue 3, each trained on the bundled digits with a fixed seed.
+@pytest.mark.parametrize("name, at_least", [
+    ("lenet5", 0.95), ("vgg_small", 0.95), ("resnet", 0.95), ("inception", 0.94),
+])
+def test_vision_model_reaches_its_held_out_accuracy(name, at_least):
+    assert load(name).main(verbose=0) >= at_least
+
+
+def test_denoising_autoencoder_removes_most_of_the_noise():
+    denoised, noisy = load("denoising_autoencoder").main(verbose=0)
+    assert denoised < 0.5 * noisy, (denoised, noisy)
