@@ -23,6 +23,10 @@ use smallvec::SmallVec;
 /// Values per parallel task.
 const CHUNK: usize = 1 << 13;
 
+/// The most elements a max-pooling window may have: where the maximum lies in its window
+/// is kept as a float32 ordinal (all-float selects vectorise), exact up to 2^24.
+const MAX_WINDOW: usize = 1 << 24;
+
 /// How windows meet the border (TensorFlow's padding algorithms).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PoolPadding {
@@ -194,9 +198,14 @@ fn pool_channels_last(
 ) -> Result<Tensor> {
     let shape = x.shape();
     let geom = Geometry::new(shape, windows);
-    if geom.in_positions > u32::MAX as usize {
+    let largest: usize = geom
+        .windows
+        .iter()
+        .map(|w| w.iter().map(|r| r.1).max().unwrap_or(0))
+        .product();
+    if mode == PoolMode::Max && largest > MAX_WINDOW {
         return Err(value_err!(
-            "{op}: inputs of shape {shape:?} have too many spatial positions per sample"
+            "{op}: windows of {largest} elements are too large for max pooling (at most {MAX_WINDOW}); inputs.shape={shape:?}"
         ));
     }
     let mut out_shape = vec![shape[0]];
@@ -213,10 +222,7 @@ fn pool_channels_last(
         let in_shape = shape.to_vec();
         move |g: &Tensor| {
             let g = g.f32_data()?;
-            let dx = match mode {
-                PoolMode::Max => max_backward(&geom, &g, &arg),
-                PoolMode::Average => average_backward(&geom, &g),
-            };
+            let dx = backward(&geom, mode, &g, &arg);
             Ok(vec![Some(Tensor::new_f32(dx, &in_shape))])
         }
     }))
@@ -263,7 +269,10 @@ pub fn average_pool(
 }
 
 /// The windows of one channels-last pooling; positions are flat spatial indices within a
-/// sample (a position's channel vector starts at `position * channels`).
+/// sample (a position's channel vector starts at `position * channels`). The kernels walk
+/// the output by rows along the last spatial axis: the windows of one row share their
+/// extent on the other axes, so each row lists once the input positions where its window
+/// rows start (`row_starts`), and each output adds its own range along the last axis.
 struct Geometry {
     batch: usize,
     channels: usize,
@@ -276,7 +285,8 @@ struct Geometry {
     windows: Vec<Vec<(usize, usize)>>,
 }
 
-type Window = SmallVec<[(usize, usize); 4]>;
+/// The input positions where the window rows of one output row start.
+type RowStarts = SmallVec<[usize; 16]>;
 
 impl Geometry {
     fn new(shape: &[usize], windows: Vec<Vec<(usize, usize)>>) -> Geometry {
@@ -298,81 +308,60 @@ impl Geometry {
         }
     }
 
-    /// The window of output position `p`.
-    #[inline(always)]
-    fn window(&self, mut p: usize) -> Window {
-        let mut w: Window = SmallVec::from_elem((0, 0), self.windows.len());
-        for d in (0..self.windows.len()).rev() {
-            let n = self.out_spatial[d];
-            w[d] = self.windows[d][p % n];
-            p /= n;
-        }
-        w
+    /// Outputs per row (the last spatial axis).
+    fn row_len(&self) -> usize {
+        self.out_spatial[self.out_spatial.len() - 1]
     }
 
-    /// Calls `f` with each input position of window `w`, in row-major order.
-    #[inline(always)]
-    fn visit(&self, w: &Window, mut f: impl FnMut(usize)) {
-        let nd = w.len();
-        let (first, len) = w[nd - 1];
-        let mut idx: SmallVec<[usize; 4]> = SmallVec::from_elem(0, nd - 1);
-        loop {
-            let row: usize = (0..nd - 1)
-                .map(|d| (w[d].0 + idx[d]) * self.in_strides[d])
-                .sum::<usize>()
-                + first;
-            for k in 0..len {
-                f(row + k);
-            }
-            let mut d = nd - 1;
-            loop {
-                if d == 0 {
-                    return;
-                }
-                d -= 1;
-                idx[d] += 1;
-                if idx[d] < w[d].1 {
-                    break;
-                }
-                idx[d] = 0;
+    /// The windows along the last spatial axis.
+    fn last_windows(&self) -> &[(usize, usize)] {
+        &self.windows[self.windows.len() - 1]
+    }
+
+    /// Fills `starts` with the window-row starts of output row `r` of a sample, in
+    /// row-major order, and returns how many window rows there are.
+    fn row_starts(&self, mut r: usize, starts: &mut RowStarts) -> usize {
+        let nd = self.windows.len();
+        let mut ranges: SmallVec<[(usize, usize); 4]> = SmallVec::from_elem((0, 0), nd - 1);
+        for d in (0..nd - 1).rev() {
+            let n = self.out_spatial[d];
+            ranges[d] = self.windows[d][r % n];
+            r /= n;
+        }
+        starts.clear();
+        starts.push(0);
+        for (d, &(first, count)) in ranges.iter().enumerate() {
+            let stride = self.in_strides[d];
+            let prev: RowStarts = std::mem::take(starts);
+            for p in prev {
+                starts.extend((first..first + count).map(|i| p + i * stride));
             }
         }
+        starts.len()
     }
 }
 
-/// The pooled values and, for max pooling with `track`, the position of each maximum.
-fn forward(g: &Geometry, x: &[f32], mode: PoolMode, track: bool) -> (Vec<f32>, Vec<u32>) {
+/// The pooled values and, for max pooling with `track`, where each maximum is in its window.
+fn forward(g: &Geometry, x: &[f32], mode: PoolMode, track: bool) -> (Vec<f32>, Vec<f32>) {
     let c = g.channels;
     let n = g.batch * g.out_positions * c;
     let mut out = vec![0.0f32; n];
-    let mut arg = vec![0u32; if track && mode == PoolMode::Max { n } else { 0 }];
+    let mut arg = vec![0.0f32; if track && mode == PoolMode::Max { n } else { 0 }];
     if n == 0 {
         return (out, arg);
     }
-    let sample = g.in_positions * c;
-    let per_task = (CHUNK / c).max(1);
-    // output positions [t * per_task, ..) of the whole batch
-    let task = |t: usize, o: &mut [f32], a: &mut [u32]| {
-        Arch::new().dispatch(
-            #[inline(always)]
-            || {
-                for (j, oc) in o.chunks_exact_mut(c).enumerate() {
-                    let q = t * per_task + j;
-                    let (b, p) = (q / g.out_positions, q % g.out_positions);
-                    let xb = &x[b * sample..(b + 1) * sample];
-                    let w = g.window(p);
-                    match mode {
-                        PoolMode::Max if a.is_empty() => max_window(g, &w, xb, oc, None),
-                        PoolMode::Max => {
-                            max_window(g, &w, xb, oc, Some(&mut a[j * c..(j + 1) * c]))
-                        }
-                        PoolMode::Average => average_window(g, &w, xb, oc),
-                    }
-                }
-            },
-        )
+    let rows_per_task = (CHUNK / (g.row_len() * c)).max(1);
+    let task = |t: usize, out: &mut [f32], arg: &mut [f32]| {
+        Arch::new().dispatch(Forward {
+            g,
+            x,
+            mode,
+            first_row: t * rows_per_task,
+            out,
+            arg,
+        })
     };
-    let len = per_task * c;
+    let len = rows_per_task * g.row_len() * c;
     let parallel = x.len() + n >= PAR_MIN_ELEMS;
     match (arg.is_empty(), parallel) {
         (true, false) => out
@@ -399,46 +388,122 @@ fn forward(g: &Geometry, x: &[f32], mode: PoolMode, track: bool) -> (Vec<f32>, V
     (out, arg)
 }
 
-/// The maximum of window `w` of sample `xb` per channel into `o`, and where it is into `arg`
-/// (the first position holding it).
-#[inline(always)]
-fn max_window(g: &Geometry, w: &Window, xb: &[f32], o: &mut [f32], mut arg: Option<&mut [u32]>) {
-    let c = o.len();
-    let mut first = true;
-    g.visit(w, |p| {
-        let xs = &xb[p * c..(p + 1) * c];
-        if first {
-            o.copy_from_slice(xs);
-            if let Some(a) = arg.as_deref_mut() {
-                a.fill(p as u32);
-            }
-            first = false;
-        } else if let Some(a) = arg.as_deref_mut() {
-            let p = p as u32;
-            for ((m, i), &v) in o.iter_mut().zip(a.iter_mut()).zip(xs) {
-                let gt = v > *m;
-                *m = if gt { v } else { *m };
-                *i = if gt { p } else { *i };
-            }
-        } else {
-            for (m, &v) in o.iter_mut().zip(xs) {
-                *m = if v > *m { v } else { *m };
-            }
-        }
-    });
+/// Output rows `first_row..` (counted over the whole batch) of a pooling into `out` (and,
+/// when `arg` is not empty, where each maximum is into `arg`). A `WithSimd` type, so that
+/// the loops are compiled inside the function `Arch` picks (AVX-512, AVX2, ...): through a
+/// closure LLVM may keep them outside, at SSE width.
+struct Forward<'a> {
+    g: &'a Geometry,
+    x: &'a [f32],
+    mode: PoolMode,
+    first_row: usize,
+    out: &'a mut [f32],
+    arg: &'a mut [f32],
 }
 
-/// The mean of window `w` of sample `xb` per channel into `o`.
+impl pulp::WithSimd for Forward<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        let Forward {
+            g,
+            x,
+            mode,
+            first_row,
+            out,
+            arg,
+        } = self;
+        let c = g.channels;
+        let (row_len, rows) = (g.row_len(), g.out_positions / g.row_len());
+        let sample = g.in_positions * c;
+        let mut starts = RowStarts::new();
+        for (i, orow) in out.chunks_exact_mut(row_len * c).enumerate() {
+            let q = first_row + i;
+            let xb = &x[q / rows * sample..(q / rows + 1) * sample];
+            let count = g.row_starts(q % rows, &mut starts);
+            for (j, (oc, &(lo, len))) in orow.chunks_exact_mut(c).zip(g.last_windows()).enumerate()
+            {
+                let span = (lo, len, count);
+                match mode {
+                    PoolMode::Max if arg.is_empty() => max_window(xb, &starts, span, oc, None),
+                    PoolMode::Max => {
+                        let at = (i * row_len + j) * c;
+                        max_window(xb, &starts, span, oc, Some(&mut arg[at..at + c]))
+                    }
+                    PoolMode::Average => average_window(xb, &starts, span, oc),
+                }
+            }
+        }
+    }
+}
+
+/// The channel vectors of one window, in row-major order: the positions `start + lo ..
+/// start + lo + len` for each of the first `count` row starts.
 #[inline(always)]
-fn average_window(g: &Geometry, w: &Window, xb: &[f32], o: &mut [f32]) {
+fn window_positions(
+    starts: &RowStarts,
+    (lo, len, count): (usize, usize, usize),
+) -> impl Iterator<Item = usize> + '_ {
+    starts[..count]
+        .iter()
+        .flat_map(move |&s| s + lo..s + lo + len)
+}
+
+/// The maximum of a window of sample `xb` per channel into `o`, and where it is into `arg`:
+/// the ordinal (as a float) in the window's row-major order of the first element holding
+/// it (TF's rule for ties).
+#[inline(always)]
+fn max_window(
+    xb: &[f32],
+    starts: &RowStarts,
+    span: (usize, usize, usize),
+    o: &mut [f32],
+    arg: Option<&mut [f32]>,
+) {
     let c = o.len();
-    o.fill(0.0);
-    g.visit(w, |p| {
+    let mut positions = window_positions(starts, span);
+    let Some(first) = positions.next() else {
+        return;
+    };
+    o.copy_from_slice(&xb[first * c..(first + 1) * c]);
+    match arg {
+        Some(a) => {
+            a.fill(0.0);
+            for (e, p) in positions.enumerate() {
+                let e = (e + 1) as f32;
+                for ((m, i), &v) in o.iter_mut().zip(a.iter_mut()).zip(&xb[p * c..(p + 1) * c]) {
+                    let gt = v > *m;
+                    *m = if gt { v } else { *m };
+                    *i = if gt { e } else { *i };
+                }
+            }
+        }
+        None => {
+            for p in positions {
+                for (m, &v) in o.iter_mut().zip(&xb[p * c..(p + 1) * c]) {
+                    *m = if v > *m { v } else { *m };
+                }
+            }
+        }
+    }
+}
+
+/// The mean of a window of sample `xb` per channel into `o`.
+#[inline(always)]
+fn average_window(xb: &[f32], starts: &RowStarts, span: (usize, usize, usize), o: &mut [f32]) {
+    let c = o.len();
+    let mut positions = window_positions(starts, span);
+    let Some(first) = positions.next() else {
+        return;
+    };
+    o.copy_from_slice(&xb[first * c..(first + 1) * c]);
+    for p in positions {
         for (s, &v) in o.iter_mut().zip(&xb[p * c..(p + 1) * c]) {
             *s += v;
         }
-    });
-    let inv = 1.0 / w.iter().map(|r| r.1).product::<usize>() as f32;
+    }
+    let inv = 1.0 / (span.1 * span.2) as f32;
     for s in o.iter_mut() {
         *s *= inv;
     }
@@ -449,8 +514,8 @@ fn average_window(g: &Geometry, w: &Window, xb: &[f32], o: &mut [f32]) {
 fn per_sample(
     g: &Geometry,
     grad: &[f32],
-    arg: &[u32],
-    f: impl Fn(&mut [f32], &[f32], &[u32]) + Sync + Send,
+    arg: &[f32],
+    f: impl Fn(&mut [f32], &[f32], &[f32]) + Sync + Send,
 ) -> Vec<f32> {
     let c = g.channels;
     let (sample_in, sample_out) = (g.in_positions * c, g.out_positions * c);
@@ -471,36 +536,80 @@ fn per_sample(
     dx
 }
 
-/// Max pooling's backward: each output gradient goes to its window's first maximum.
-fn max_backward(g: &Geometry, grad: &[f32], arg: &[u32]) -> Vec<f32> {
-    let c = g.channels;
-    per_sample(g, grad, arg, |dx, gs, a| {
-        for (gp, ap) in gs.chunks_exact(c).zip(a.chunks_exact(c)) {
-            for (k, (&v, &p)) in gp.iter().zip(ap).enumerate() {
-                dx[p as usize * c + k] += v;
-            }
+/// Calls `f(o, starts, span)` for each output `o` of a sample, in order, with its window
+/// (see `window_positions`).
+#[inline(always)]
+fn for_each_output(g: &Geometry, mut f: impl FnMut(usize, &RowStarts, (usize, usize, usize))) {
+    let row_len = g.row_len();
+    let mut starts = RowStarts::new();
+    for r in 0..g.out_positions / row_len {
+        let count = g.row_starts(r, &mut starts);
+        for (j, &(lo, len)) in g.last_windows().iter().enumerate() {
+            f(r * row_len + j, &starts, (lo, len, count));
         }
-    })
+    }
 }
 
-/// Average pooling's backward: each output gradient spread evenly over its window.
-fn average_backward(g: &Geometry, grad: &[f32]) -> Vec<f32> {
-    let c = g.channels;
-    per_sample(g, grad, &[], |dx, gs, _| {
-        Arch::new().dispatch(
-            #[inline(always)]
-            || {
-                for (p, gp) in gs.chunks_exact(c).enumerate() {
-                    let w = g.window(p);
-                    let inv = 1.0 / w.iter().map(|r| r.1).product::<usize>() as f32;
-                    g.visit(&w, |q| {
-                        for (d, &v) in dx[q * c..(q + 1) * c].iter_mut().zip(gp) {
+/// The input gradient of one sample from its output gradient `grad` (and, for max pooling,
+/// where each maximum is, `arg`): max pooling adds each output gradient to its window's
+/// first maximum, average pooling spreads it evenly over its window. (`WithSimd`, as
+/// `Forward`.)
+struct Backward<'a> {
+    g: &'a Geometry,
+    mode: PoolMode,
+    dx: &'a mut [f32],
+    grad: &'a [f32],
+    arg: &'a [f32],
+}
+
+impl pulp::WithSimd for Backward<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        let Backward {
+            g,
+            mode,
+            dx,
+            grad,
+            arg,
+        } = self;
+        let c = g.channels;
+        for_each_output(g, |o, starts, span| {
+            let gp = &grad[o * c..(o + 1) * c];
+            match mode {
+                PoolMode::Max => {
+                    let ap = &arg[o * c..(o + 1) * c];
+                    for (e, p) in window_positions(starts, span).enumerate() {
+                        let e = e as f32;
+                        for ((d, &i), &v) in dx[p * c..(p + 1) * c].iter_mut().zip(ap).zip(gp) {
+                            *d += if i == e { v } else { 0.0 };
+                        }
+                    }
+                }
+                PoolMode::Average => {
+                    let inv = 1.0 / (span.1 * span.2) as f32;
+                    for p in window_positions(starts, span) {
+                        for (d, &v) in dx[p * c..(p + 1) * c].iter_mut().zip(gp) {
                             *d += v * inv;
                         }
-                    });
+                    }
                 }
-            },
-        )
+            }
+        })
+    }
+}
+
+/// The input gradient of a pooling from its output gradient.
+fn backward(g: &Geometry, mode: PoolMode, grad: &[f32], arg: &[f32]) -> Vec<f32> {
+    per_sample(g, grad, arg, |dx, grad, arg| {
+        Arch::new().dispatch(Backward {
+            g,
+            mode,
+            dx,
+            grad,
+            arg,
+        })
     })
 }
 
