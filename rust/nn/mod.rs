@@ -31,6 +31,43 @@ impl Context {
     }
 }
 
+/// Where a random layer's numbers come from: its own generator when given a `seed` (a
+/// Keras `SeedGenerator`: one fixed sequence across calls), else the call's context.
+pub(crate) struct SeedStream {
+    own: Option<parking_lot::Mutex<Rng>>,
+}
+
+impl SeedStream {
+    pub(crate) fn new(seed: Option<u64>) -> SeedStream {
+        use rand::SeedableRng;
+        SeedStream {
+            own: seed.map(|s| parking_lot::Mutex::new(Rng::seed_from_u64(s))),
+        }
+    }
+
+    /// `n` values of `f`, drawn from this stream.
+    pub(crate) fn draw(
+        &self,
+        ctx: &mut Context,
+        n: usize,
+        mut f: impl FnMut(&mut Rng) -> f32,
+    ) -> Vec<f32> {
+        match &self.own {
+            Some(m) => {
+                let mut r = m.lock();
+                (0..n).map(|_| f(&mut r)).collect()
+            }
+            None => (0..n).map(|_| f(&mut ctx.rng)).collect(),
+        }
+    }
+
+    /// `n` draws uniform in `[lo, hi)` (all `lo` when the range is empty).
+    pub(crate) fn uniform(&self, ctx: &mut Context, n: usize, lo: f32, hi: f32) -> Vec<f32> {
+        use rand::Rng as _;
+        self.draw(ctx, n, |r| lo + (hi - lo) * r.random::<f32>())
+    }
+}
+
 /// A built-in layer: the same object serves the eager driver (Python calls it) and the
 /// graph driver (the Rust trainer calls it).
 pub trait Layer: Send + Sync {

@@ -4,38 +4,12 @@ use super::single_input;
 use crate::cpu::elementwise::map;
 use crate::error::Result;
 use crate::nn::regularizers::Regularizer;
-use crate::nn::{Context, Layer};
+use crate::nn::{Context, Layer, SeedStream};
 use crate::ops;
-use crate::random::Rng;
 use crate::tensor::Tensor;
 use crate::value_err;
-use parking_lot::Mutex;
-use rand::{Rng as _, SeedableRng};
+use rand::Rng as _;
 use rand_distr::StandardNormal;
-
-/// Where a layer's random numbers come from: its own generator when given a `seed`
-/// (a Keras `SeedGenerator`: a fixed sequence across calls), else the call's context.
-struct Noise {
-    own: Option<Mutex<Rng>>,
-}
-
-impl Noise {
-    fn new(seed: Option<u64>) -> Noise {
-        Noise {
-            own: seed.map(|s| Mutex::new(Rng::seed_from_u64(s))),
-        }
-    }
-
-    fn draw(&self, ctx: &mut Context, n: usize, mut f: impl FnMut(&mut Rng) -> f32) -> Vec<f32> {
-        match &self.own {
-            Some(m) => {
-                let mut r = m.lock();
-                (0..n).map(|_| f(&mut r)).collect()
-            }
-            None => (0..n).map(|_| f(&mut ctx.rng)).collect(),
-        }
-    }
-}
 
 fn check_rate(layer: &str, rate: f32) -> Result<()> {
     if !(0.0..=1.0).contains(&rate) {
@@ -71,7 +45,7 @@ pub struct Dropout {
     name: String,
     rate: f32,
     noise_shape: Option<Vec<Option<usize>>>,
-    noise: Noise,
+    noise: SeedStream,
 }
 
 impl Dropout {
@@ -86,7 +60,7 @@ impl Dropout {
             name: name.to_string(),
             rate,
             noise_shape,
-            noise: Noise::new(seed),
+            noise: SeedStream::new(seed),
         })
     }
 }
@@ -122,7 +96,7 @@ pub struct AlphaDropout {
     name: String,
     rate: f32,
     noise_shape: Option<Vec<Option<usize>>>,
-    noise: Noise,
+    noise: SeedStream,
 }
 
 impl AlphaDropout {
@@ -137,7 +111,7 @@ impl AlphaDropout {
             name: name.to_string(),
             rate,
             noise_shape,
-            noise: Noise::new(seed),
+            noise: SeedStream::new(seed),
         })
     }
 }
@@ -176,7 +150,7 @@ impl Layer for AlphaDropout {
 pub struct GaussianDropout {
     name: String,
     rate: f32,
-    noise: Noise,
+    noise: SeedStream,
 }
 
 impl GaussianDropout {
@@ -185,7 +159,7 @@ impl GaussianDropout {
         Ok(GaussianDropout {
             name: name.to_string(),
             rate,
-            noise: Noise::new(seed),
+            noise: SeedStream::new(seed),
         })
     }
 }
@@ -215,7 +189,7 @@ impl Layer for GaussianDropout {
 pub struct GaussianNoise {
     name: String,
     stddev: f32,
-    noise: Noise,
+    noise: SeedStream,
 }
 
 impl GaussianNoise {
@@ -228,7 +202,7 @@ impl GaussianNoise {
         Ok(GaussianNoise {
             name: name.to_string(),
             stddev,
-            noise: Noise::new(seed),
+            noise: SeedStream::new(seed),
         })
     }
 }

@@ -2,7 +2,7 @@
 //! image in training, the identity at inference. Both are linear in the images before the
 //! final clip, so gradients flow to the images.
 use super::super::single_input;
-use super::{check_range, label, Images, Stream};
+use super::{check_range, label, Images, SeedStream};
 use crate::error::Result;
 use crate::nn::{Context, Layer};
 use crate::ops;
@@ -22,7 +22,7 @@ pub struct RandomContrast {
     name: String,
     factor: (f32, f32),
     value_range: (f32, f32),
-    stream: Stream,
+    stream: SeedStream,
     channels_first: bool,
 }
 
@@ -45,7 +45,7 @@ impl RandomContrast {
             name: name.to_string(),
             factor,
             value_range,
-            stream: Stream::new(seed),
+            stream: SeedStream::new(seed),
             channels_first,
         })
     }
@@ -81,7 +81,7 @@ pub struct RandomBrightness {
     name: String,
     factor: (f32, f32),
     value_range: (f32, f32),
-    stream: Stream,
+    stream: SeedStream,
 }
 
 impl RandomBrightness {
@@ -102,7 +102,7 @@ impl RandomBrightness {
             name: name.to_string(),
             factor,
             value_range: (a.min(b), a.max(b)),
-            stream: Stream::new(seed),
+            stream: SeedStream::new(seed),
         })
     }
 }

@@ -2,7 +2,7 @@
 //! images are too small (Keras's `smart_resize`: the largest centered window of the target
 //! aspect ratio, resized bilinearly).
 use super::super::single_input;
-use super::{label, Images, Stream};
+use super::{label, Images, SeedStream};
 use crate::error::Result;
 use crate::nn::{Context, Layer};
 use crate::ops::image::{crop_images, resize, Interpolation};
@@ -84,7 +84,7 @@ pub struct RandomCrop {
     name: String,
     height: usize,
     width: usize,
-    stream: Stream,
+    stream: SeedStream,
     channels_first: bool,
 }
 
@@ -101,7 +101,7 @@ impl RandomCrop {
             name: name.to_string(),
             height,
             width,
-            stream: Stream::new(seed),
+            stream: SeedStream::new(seed),
             channels_first,
         })
     }

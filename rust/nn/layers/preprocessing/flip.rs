@@ -1,6 +1,6 @@
 //! `RandomFlip`: each image flipped with probability 1/2 in training.
 use super::super::single_input;
-use super::{label, Images, Stream};
+use super::{label, Images, SeedStream};
 use crate::error::Result;
 use crate::nn::{Context, Layer};
 use crate::ops::image::flip_images;
@@ -34,7 +34,7 @@ impl FlipMode {
 pub struct RandomFlip {
     name: String,
     mode: FlipMode,
-    stream: Stream,
+    stream: SeedStream,
     channels_first: bool,
 }
 
@@ -43,7 +43,7 @@ impl RandomFlip {
         RandomFlip {
             name: name.to_string(),
             mode,
-            stream: Stream::new(seed),
+            stream: SeedStream::new(seed),
             channels_first,
         }
     }

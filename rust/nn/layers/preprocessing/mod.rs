@@ -21,36 +21,10 @@ pub use transform::{RandomRotation, RandomTranslation, RandomZoom, Sampling};
 
 use super::permute;
 use crate::error::Result;
-use crate::nn::Context;
+use crate::nn::SeedStream;
 use crate::ops::image::{as_batch, from_batch};
-use crate::random::Rng;
 use crate::tensor::Tensor;
 use crate::value_err;
-use parking_lot::Mutex;
-use rand::{Rng as _, SeedableRng};
-
-/// Where a random layer's numbers come from: its own generator when given a `seed` (a
-/// Keras `SeedGenerator`: one fixed sequence across calls), else the call's context.
-struct Stream {
-    own: Option<Mutex<Rng>>,
-}
-
-impl Stream {
-    fn new(seed: Option<u64>) -> Stream {
-        Stream {
-            own: seed.map(|s| Mutex::new(Rng::seed_from_u64(s))),
-        }
-    }
-
-    /// `n` draws uniform in `[lo, hi)` (all `lo` when the range is empty).
-    fn uniform(&self, ctx: &mut Context, n: usize, lo: f32, hi: f32) -> Vec<f32> {
-        let draw = |r: &mut Rng| (0..n).map(|_| lo + (hi - lo) * r.random::<f32>()).collect();
-        match &self.own {
-            Some(m) => draw(&mut m.lock()),
-            None => draw(&mut ctx.rng),
-        }
-    }
-}
 
 /// How a layer names itself in errors: `RandomFlip layer "random_flip"`.
 fn label(kind: &str, name: &str) -> String {

@@ -2,7 +2,7 @@
 //! draws per-image parameters in training, builds Keras's transform rows (output pixel to
 //! input point) and samples through `ops::image::affine_rows`.
 use super::super::single_input;
-use super::{check_range, label, Images, Stream};
+use super::{check_range, label, Images, SeedStream};
 use crate::error::Result;
 use crate::nn::{Context, Layer};
 use crate::ops::image::{affine_rows, FillMode, Interpolation};
@@ -49,7 +49,7 @@ pub struct RandomRotation {
     name: String,
     factor: (f32, f32),
     sampling: Sampling,
-    stream: Stream,
+    stream: SeedStream,
     channels_first: bool,
 }
 
@@ -71,7 +71,7 @@ impl RandomRotation {
             name: name.to_string(),
             factor,
             sampling,
-            stream: Stream::new(seed),
+            stream: SeedStream::new(seed),
             channels_first,
         })
     }
@@ -110,7 +110,7 @@ pub struct RandomTranslation {
     height_factor: (f32, f32),
     width_factor: (f32, f32),
     sampling: Sampling,
-    stream: Stream,
+    stream: SeedStream,
     channels_first: bool,
 }
 
@@ -131,7 +131,7 @@ impl RandomTranslation {
             height_factor,
             width_factor,
             sampling,
-            stream: Stream::new(seed),
+            stream: SeedStream::new(seed),
             channels_first,
         })
     }
@@ -169,7 +169,7 @@ pub struct RandomZoom {
     height_factor: (f32, f32),
     width_factor: Option<(f32, f32)>,
     sampling: Sampling,
-    stream: Stream,
+    stream: SeedStream,
     channels_first: bool,
 }
 
@@ -192,7 +192,7 @@ impl RandomZoom {
             height_factor,
             width_factor,
             sampling,
-            stream: Stream::new(seed),
+            stream: SeedStream::new(seed),
             channels_first,
         })
     }
