@@ -364,6 +364,10 @@ fn pooling_layers_run_the_ops_and_check_ranks() {
     );
     let e = value_error(e.unwrap_err());
     assert!(e.contains("max_pool") && e.contains("[1, 3, 1, 5]"), "{e}");
+    // where a maximum lies is kept as a float32 ordinal: windows are limited to 2^24 elements
+    let huge = Tensor::zeros(&[1, 4097, 4096, 1]);
+    let e = ops::max_pool(&huge, &[4097, 4096], None, PoolPadding::Valid, false);
+    assert!(value_error(e.unwrap_err()).contains("too large"));
     let ints = Tensor::from_i64(vec![1; 8], &[1, 2, 2, 2]).unwrap();
     assert!(matches!(call(&layer, &ints), Err(Error::Type(_))));
     let e = Pooling::new(
