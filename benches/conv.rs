@@ -1,6 +1,6 @@
 //! Convolution kernels: `cargo bench --bench conv`. 3x3 kernels over batches of 64 at 1, 32
 //! and 64 input channels (the W3 CNN's two layers, 28x28x1 -> 32 and 13x13x32 -> 64, and a
-//! 14x14x64 -> 64 "same" layer); throughput in FLOP/s (2 per multiply-add), shown by
+//! 14x14x64 -> 64 "same" layer, and a depthwise 28x28x32 one); throughput in FLOP/s (2 per multiply-add), shown by
 //! criterion as elem/s. `forward`: y = conv(x, w) + b. `backward`: the input, kernel and bias
 //! gradients in one pass; `backward_weights`: kernel and bias only (a first layer's).
 use criterion::{
@@ -17,8 +17,8 @@ fn data(len: usize, seed: usize) -> Vec<f32> {
         .collect()
 }
 
-/// A 2-d 3x3 convolution, stride 1, "valid" or "same" padding.
-fn geom(batch: usize, size: usize, cin: usize, cout: usize, same: bool) -> ConvGeom {
+/// A 2-d 3x3 convolution, stride 1, "valid" or "same" padding; `groups == cin` is depthwise.
+fn geom(batch: usize, size: usize, cin: usize, cout: usize, same: bool, groups: usize) -> ConvGeom {
     let (out, pad) = if same { (size, 1) } else { (size - 2, 0) };
     ConvGeom {
         batch,
@@ -30,7 +30,7 @@ fn geom(batch: usize, size: usize, cin: usize, cout: usize, same: bool) -> ConvG
         pad: [0, pad, pad],
         in_channels: cin,
         out_channels: cout,
-        groups: 1,
+        groups,
     }
 }
 
@@ -42,11 +42,17 @@ fn conv2d(c: &mut Criterion) {
         .sampling_mode(SamplingMode::Flat)
         .warm_up_time(Duration::from_millis(300))
         .measurement_time(Duration::from_secs(2));
-    for (size, cin, cout, same) in [(28, 1, 32, false), (13, 32, 64, false), (14, 64, 64, true)] {
-        let g = geom(64, size, cin, cout, same);
+    for (size, cin, cout, same, groups) in [
+        (28, 1, 32, false, 1),
+        (13, 32, 64, false, 1),
+        (14, 64, 64, true, 1),
+        (28, 32, 32, true, 32),
+    ] {
+        let g = geom(64, size, cin, cout, same, groups);
         let (x, w, b) = (data(g.x_len(), 1), data(g.w_len(), 2), data(cout, 3));
         let gy = data(g.y_len(), 4);
-        let name = format!("64x{size}x{size}x{cin}->{cout}");
+        let kind = if groups > 1 { " depthwise" } else { "" };
+        let name = format!("64x{size}x{size}x{cin}->{cout}{kind}");
         group.throughput(Throughput::Elements(2 * g.flops() as u64));
         group.bench_function(BenchmarkId::new("forward", &name), |bench| {
             bench.iter(|| conv_forward(&g, black_box(&x), black_box(&w), Some(&b)))

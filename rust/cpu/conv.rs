@@ -17,7 +17,7 @@
 use super::gemm::{sgemm, sgemm_serial, MatRef, PAR_MIN_FLOPS};
 use super::im2col::{col2im, im2col, ConvGeom};
 use super::pool;
-use pulp::Arch;
+use pulp::{Arch, Simd, WithSimd};
 use rayon::prelude::*;
 use std::cell::Cell;
 use std::ops::Range;
@@ -382,17 +382,48 @@ fn gemm_backward(
 
 /// `y[c*dm + m] += x[c] * w[c*dm + m]` for `dm` outputs per input channel.
 #[inline(always)]
-fn multiply_add(y: &mut [f32], x: &[f32], w: &[f32], dm: usize) {
+fn multiply_add<S: Simd>(simd: S, y: &mut [f32], x: &[f32], w: &[f32], dm: usize) {
     if dm == 1 {
-        for ((y, &x), &w) in y.iter_mut().zip(x).zip(w) {
-            *y += x * w;
-        }
+        fma_into(simd, y, x, w);
     } else {
         for ((y, w), &x) in y.chunks_exact_mut(dm).zip(w.chunks_exact(dm)).zip(x) {
             for (y, &w) in y.iter_mut().zip(w) {
                 *y += x * w;
             }
         }
+    }
+}
+
+/// `acc[i] += a[i] * b[i]` over the shortest of the three, with fused multiply-adds where
+/// the instruction set has them.
+#[inline(always)]
+fn fma_into<S: Simd>(simd: S, acc: &mut [f32], a: &[f32], b: &[f32]) {
+    let n = acc.len().min(a.len()).min(b.len());
+    let (acc_v, acc_t) = S::as_mut_simd_f32s(&mut acc[..n]);
+    let (a_v, a_t) = S::as_simd_f32s(&a[..n]);
+    let (b_v, b_t) = S::as_simd_f32s(&b[..n]);
+    for ((o, &x), &y) in acc_v.iter_mut().zip(a_v).zip(b_v) {
+        *o = simd.mul_add_e_f32s(x, y, *o);
+    }
+    for ((o, &x), &y) in acc_t.iter_mut().zip(a_t).zip(b_t) {
+        *o += x * y;
+    }
+}
+
+/// Whether a span of output positions is one long elementwise product: one output per
+/// channel and unit stride along the last axis, so that the span's outputs, inputs (and
+/// their gradients) are contiguous runs of `count * channels` values.
+fn flat_spans(g: &ConvGeom) -> bool {
+    g.out_per_group() == 1 && g.stride[2] == 1
+}
+
+/// Each tap's kernel row repeated along a line: `rep[tap][i] = w[tap][i % channels]`, the
+/// multiplier of a whole flat span.
+fn repeat_rows(g: &ConvGeom, w: &[f32], rep: &mut [f32]) {
+    let (cout, line) = (g.out_channels, g.line_len() * g.out_channels);
+    for (row, r) in w.chunks_exact(cout).zip(rep.chunks_exact_mut(line)) {
+        r.chunks_exact_mut(cout)
+            .for_each(|c| c.copy_from_slice(row));
     }
 }
 
@@ -405,87 +436,195 @@ fn direct_forward(
     lines: Range<usize>,
     y: &mut [f32],
 ) {
-    let (cin, cout, dm, s) = (
-        g.in_channels,
-        g.out_channels,
-        g.out_per_group(),
-        g.stride[2],
-    );
-    let in_pos = g.in_positions();
-    let first = lines.start * g.line_len();
-    Arch::new().dispatch(
-        #[inline(always)]
-        || {
-            for row in y.chunks_exact_mut(cout) {
-                match bias {
-                    Some(b) => row.copy_from_slice(b),
-                    None => row.fill(0.0),
-                }
+    let rep_len = if flat_spans(g) {
+        g.taps() * g.line_len() * g.out_channels
+    } else {
+        0
+    };
+    with_scratch(rep_len, |rep| {
+        repeat_rows(g, w, rep);
+        let (cout, first) = (g.out_channels, lines.start * g.line_len());
+        for row in y.chunks_exact_mut(cout) {
+            match bias {
+                Some(b) => row.copy_from_slice(b),
+                None => row.fill(0.0),
             }
-            g.for_each_span(lines, |n, tap, row, pos, count| {
-                let ws = &w[tap * cout..(tap + 1) * cout];
-                let at = (n * in_pos + pos) * cin;
-                let ys = &mut y[(row - first) * cout..(row - first + count) * cout];
-                for (j, yr) in ys.chunks_exact_mut(cout).enumerate() {
-                    let xs = &x[at + j * s * cin..at + j * s * cin + cin];
-                    multiply_add(yr, xs, ws, dm);
-                }
-            });
-        },
-    )
+        }
+        Arch::new().dispatch(Direct {
+            g,
+            lines,
+            first,
+            out: y,
+            a: x,
+            b: w,
+            rep,
+            op: DirectOp::Forward,
+        })
+    })
 }
 
-/// Direct backward of local lines `0..lines`: `gx[c] += sum_m gy[c*dm+m] w[c*dm+m]` and
-/// `gw[c*dm+m] += x[c] gy[c*dm+m]` for each tap.
-fn direct_backward(
-    g: &ConvGeom,
-    gy: &[f32],
-    lines: usize,
-    mut gx: Option<(&mut [f32], &[f32])>,
-    mut gw: Option<(&mut [f32], &[f32])>,
-) {
-    let (cin, cout, dm, s) = (
-        g.in_channels,
-        g.out_channels,
-        g.out_per_group(),
-        g.stride[2],
-    );
-    let in_pos = g.in_positions();
-    Arch::new().dispatch(
-        #[inline(always)]
-        || {
-            g.for_each_span(0..lines, |n, tap, row, pos, count| {
-                let gys = &gy[row * cout..(row + count) * cout];
+/// Which direct kernel `Direct` runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum DirectOp {
+    /// `out = y`, `a = x`, `b = w`: `y[c*dm+m] += x[c] w[c*dm+m]`.
+    Forward,
+    /// `out = gx`, `a = gy`, `b = w`: `gx[c] += sum_m gy[c*dm+m] w[c*dm+m]`.
+    InputGrad,
+    /// `out = gw` (or `rep`, per line position, on flat spans), `a = gy`, `b = x`:
+    /// `gw[c*dm+m] += x[c] gy[c*dm+m]`.
+    KernelGrad,
+}
+
+/// One direct kernel over the spans of `lines` (rows counted from `first`), run through
+/// `WithSimd` so that the whole loop nest is compiled for the instruction set found.
+/// `rep` holds the repeated kernel rows (forward, input gradient) or the per-position
+/// kernel-gradient accumulators (kernel gradient) on flat spans, and is empty otherwise.
+struct Direct<'a> {
+    g: &'a ConvGeom,
+    lines: Range<usize>,
+    first: usize,
+    out: &'a mut [f32],
+    a: &'a [f32],
+    b: &'a [f32],
+    rep: &'a mut [f32],
+    op: DirectOp,
+}
+
+impl WithSimd for Direct<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        let Direct {
+            g,
+            lines,
+            first,
+            out,
+            a,
+            b,
+            rep,
+            op,
+        } = self;
+        let (cin, cout, dm, s) = (
+            g.in_channels,
+            g.out_channels,
+            g.out_per_group(),
+            g.stride[2],
+        );
+        let (in_pos, line) = (g.in_positions(), g.line_len() * cout);
+        let flat = !rep.is_empty();
+        g.for_each_span(
+            lines,
+            #[inline(always)]
+            |n, tap, row, pos, count| {
                 let at = (n * in_pos + pos) * cin;
-                if let Some((gx, w)) = gx.as_mut() {
-                    let ws = &w[tap * cout..(tap + 1) * cout];
-                    for (j, gyr) in gys.chunks_exact(cout).enumerate() {
-                        let gxs = &mut gx[at + j * s * cin..at + j * s * cin + cin];
-                        if dm == 1 {
-                            for ((a, &b), &c) in gxs.iter_mut().zip(gyr).zip(ws) {
-                                *a += b * c;
-                            }
-                        } else {
-                            for ((a, b), c) in gxs
+                let rows = (row - first) * cout..(row - first + count) * cout;
+                let k = rows.len();
+                match (op, flat) {
+                    (DirectOp::Forward, true) => fma_into(
+                        simd,
+                        &mut out[rows],
+                        &a[at..at + k],
+                        &rep[tap * line..tap * line + k],
+                    ),
+                    (DirectOp::Forward, false) => {
+                        let ws = &b[tap * cout..(tap + 1) * cout];
+                        for (j, yr) in out[rows].chunks_exact_mut(cout).enumerate() {
+                            multiply_add(
+                                simd,
+                                yr,
+                                &a[at + j * s * cin..at + j * s * cin + cin],
+                                ws,
+                                dm,
+                            );
+                        }
+                    }
+                    (DirectOp::InputGrad, true) => fma_into(
+                        simd,
+                        &mut out[at..at + k],
+                        &a[rows],
+                        &rep[tap * line..tap * line + k],
+                    ),
+                    (DirectOp::InputGrad, false) => {
+                        let ws = &b[tap * cout..(tap + 1) * cout];
+                        for (j, gyr) in a[rows].chunks_exact(cout).enumerate() {
+                            let gxs = &mut out[at + j * s * cin..at + j * s * cin + cin];
+                            for ((o, gy), w) in gxs
                                 .iter_mut()
                                 .zip(gyr.chunks_exact(dm))
                                 .zip(ws.chunks_exact(dm))
                             {
-                                *a += b.iter().zip(c).map(|(&b, &c)| b * c).sum::<f32>();
+                                *o += gy.iter().zip(w).map(|(&p, &q)| p * q).sum::<f32>();
                             }
                         }
                     }
-                }
-                if let Some((gw, x)) = gw.as_mut() {
-                    let gws = &mut gw[tap * cout..(tap + 1) * cout];
-                    for (j, gyr) in gys.chunks_exact(cout).enumerate() {
-                        let xs = &x[at + j * s * cin..at + j * s * cin + cin];
-                        multiply_add(gws, xs, gyr, dm);
+                    (DirectOp::KernelGrad, true) => fma_into(
+                        simd,
+                        &mut rep[tap * line..tap * line + k],
+                        &b[at..at + k],
+                        &a[rows],
+                    ),
+                    (DirectOp::KernelGrad, false) => {
+                        let gws = &mut out[tap * cout..(tap + 1) * cout];
+                        for (j, gyr) in a[rows].chunks_exact(cout).enumerate() {
+                            multiply_add(
+                                simd,
+                                gws,
+                                &b[at + j * s * cin..at + j * s * cin + cin],
+                                gyr,
+                                dm,
+                            );
+                        }
                     }
                 }
+            },
+        );
+    }
+}
+
+/// Direct backward of local lines `0..lines`: the input gradient, then the kernel gradient,
+/// which on flat spans is first accumulated per position of a line (one long product per
+/// span) and then summed over the line.
+fn direct_backward(
+    g: &ConvGeom,
+    gy: &[f32],
+    lines: usize,
+    gx: Option<(&mut [f32], &[f32])>,
+    gw: Option<(&mut [f32], &[f32])>,
+) {
+    let (cout, line) = (g.out_channels, g.line_len() * g.out_channels);
+    let rep_len = if flat_spans(g) { g.taps() * line } else { 0 };
+    with_scratch(rep_len, |rep| {
+        if let Some((gx, w)) = gx {
+            repeat_rows(g, w, rep);
+            Arch::new().dispatch(Direct {
+                g,
+                lines: 0..lines,
+                first: 0,
+                out: gx,
+                a: gy,
+                b: w,
+                rep: &mut *rep,
+                op: DirectOp::InputGrad,
             });
-        },
-    )
+        }
+        if let Some((gw, x)) = gw {
+            rep.fill(0.0);
+            Arch::new().dispatch(Direct {
+                g,
+                lines: 0..lines,
+                first: 0,
+                out: &mut *gw,
+                a: gy,
+                b: x,
+                rep: &mut *rep,
+                op: DirectOp::KernelGrad,
+            });
+            for (gw, acc) in gw.chunks_exact_mut(cout).zip(rep.chunks_exact(line)) {
+                acc.chunks_exact(cout).for_each(|a| add_into(gw, a));
+            }
+        }
+    })
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! Ranks below 3 are padded at the front with size-1 dimensions, so one kernel serves 1-D,
 //! 2-D and 3-D convolutions. Output position `o` sees input position `o*stride + t*dilation
 //! - pad` through kernel tap `t` (positions outside the input read zeros).
+use pulp::Arch;
 
 /// The largest spatial rank.
 pub const MAX_RANK: usize = 3;
@@ -242,16 +243,25 @@ pub fn col2im(
     let (cin, cg, s) = (g.in_channels, g.in_per_group(), g.stride[2]);
     let width = g.col_width();
     let start = lines.start * g.line_len();
-    g.for_each_span(lines, |n, tap, row, pos, count| {
-        let first = n * g.in_positions() + pos;
-        for j in 0..count {
-            let src = (row - start + j) * width + tap * cg;
-            let at = (first + j * s) * cin + group * cg;
-            for (a, &b) in gx[at..at + cg].iter_mut().zip(&col[src..src + cg]) {
-                *a += b;
-            }
-        }
-    });
+    Arch::new().dispatch(
+        #[inline(always)]
+        || {
+            g.for_each_span(
+                lines,
+                #[inline(always)]
+                |n, tap, row, pos, count| {
+                    let first = n * g.in_positions() + pos;
+                    for j in 0..count {
+                        let src = (row - start + j) * width + tap * cg;
+                        let at = (first + j * s) * cin + group * cg;
+                        for (a, &b) in gx[at..at + cg].iter_mut().zip(&col[src..src + cg]) {
+                            *a += b;
+                        }
+                    }
+                },
+            )
+        },
+    )
 }
 
 #[cfg(test)]

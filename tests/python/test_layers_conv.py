@@ -363,7 +363,7 @@ def test_bad_inputs_raise_errors_naming_the_layer():
     with pytest.raises(ValueError, match=r"my_conv.*ndim=4.*\(2, 5, 5\)"):
         conv(rand(2, 5, 5))
     conv(rand(2, 5, 5, 3))
-    with pytest.raises(ValueError, match=r"my_conv.*axis 3 of input shape to have value 3.*\[2, 5, 5, 2\]"):
+    with pytest.raises(ValueError, match=r"my_conv.*axis -1 of input shape to have value 3.*\[2, 5, 5, 2\]"):
         conv(rand(2, 5, 5, 2))
     with pytest.raises(ValueError, match=r"my_conv.*larger than.*\[2, 2, 5, 3\]"):
         conv(rand(2, 2, 5, 3))

@@ -250,12 +250,16 @@ impl Layer for Conv {
         if x.ndim() != nd {
             return Err(incompatible(&self.name, format!("ndim={nd}"), x.shape()));
         }
-        let axis = if self.channels_first { 1 } else { nd - 1 };
+        let (axis, label) = if self.channels_first {
+            (1, "1")
+        } else {
+            (nd - 1, "-1")
+        };
         let cin = self.in_channels();
         if x.shape()[axis] != cin {
             return Err(incompatible(
                 &self.name,
-                format!("axis {axis} of input shape to have value {cin}"),
+                format!("axis {label} of input shape to have value {cin}"),
                 x.shape(),
             ));
         }
