@@ -7,7 +7,10 @@
 //! index into the statistics (one per group of normalized elements) and into the affine
 //! parameters, and along the row each index either stays fixed or advances by one. The four
 //! cases are compiled separately (const generics), so every inner loop is a plain SIMD loop;
-//! each kernel walks its row in fixed-size chunks the compiler vectorises.
+//! each kernel walks its row in fixed-size chunks the compiler vectorises. When an axis
+//! that neither index varies along precedes the last axes (batch norm over channels last,
+//! group norm), the input is instead seen as slabs reduced down their columns with the sums
+//! in registers and normalized with per-column coefficients (`Columns`).
 //!
 //! Threads. Rows are cut into blocks of about `BLOCK` elements run on the ember pool. A
 //! reduction sums each block into its own partial over the range of statistics and
