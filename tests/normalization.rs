@@ -118,8 +118,9 @@ fn naive(
 }
 
 /// (shape, normalized axes, parameter axes): batch norm channels last and first, layer
-/// norm over the last axis, several axes and a middle axis, group norm's grouped layout,
-/// a rank-1 input and size-1 axes.
+/// norm over the last axis, several axes and a middle axis, group norm's grouped layout
+/// (with few and with many positions per group), batch norm over a middle axis of a long
+/// batch, a rank-1 input and size-1 axes.
 fn layouts() -> Vec<(Vec<usize>, Vec<usize>, Vec<usize>)> {
     vec![
         (vec![4, 3, 2, 5], vec![0, 1, 2], vec![3]),
@@ -128,6 +129,8 @@ fn layouts() -> Vec<(Vec<usize>, Vec<usize>, Vec<usize>)> {
         (vec![2, 3, 4], vec![1, 2], vec![1, 2]),
         (vec![2, 5, 3], vec![1], vec![1]),
         (vec![2, 3, 2, 3], vec![1, 3], vec![2, 3]),
+        (vec![2, 9, 2, 3], vec![1, 3], vec![2, 3]),
+        (vec![9, 3, 4], vec![0, 2], vec![1]),
         (vec![6], vec![0], vec![0]),
         (vec![3, 1, 4, 1], vec![0, 1, 2], vec![3]),
     ]
@@ -268,10 +271,11 @@ fn l2_clamps_small_norms() {
 fn large_inputs_match_naive_at_any_thread_count() {
     let shape = [32, 8, 8, 16]; // 32768 elements
     let x = data(&shape, 9, 2.0);
-    let cases: [(&[usize], &[usize]); 3] = [
+    let cases: [(&[usize], &[usize]); 4] = [
         (&[0, 1, 2], &[3]),       // batch norm
         (&[3], &[3]),             // layer norm
         (&[1, 2, 3], &[1, 2, 3]), // one group per sample
+        (&[1, 3], &[2, 3]),       // groups of a sample's channels
     ];
     for (reduce, params) in cases {
         let (gamma, beta) = param_tensors(&x, params, 4);

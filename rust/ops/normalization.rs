@@ -7,7 +7,10 @@
 //! index into the statistics (one per group of normalized elements) and into the affine
 //! parameters, and along the row each index either stays fixed or advances by one. The four
 //! cases are compiled separately (const generics), so every inner loop is a plain SIMD loop;
-//! a sum along a row goes through a scratch row and a many-accumulator fold.
+//! each kernel walks its row in fixed-size chunks the compiler vectorises. When an axis
+//! that neither index varies along precedes the last axes (batch norm over channels last,
+//! group norm), the input is instead seen as slabs reduced down their columns with the sums
+//! in registers and normalized with per-column coefficients (`Columns`).
 //!
 //! Threads. Rows are cut into blocks of about `BLOCK` elements run on the ember pool. A
 //! reduction sums each block into its own partial over the range of statistics and
@@ -26,11 +29,23 @@ use crate::cpu::pool::{self, PAR_MIN_ELEMS};
 use crate::error::Result;
 use crate::tensor::{normalize_axes, normalize_axis, Tensor};
 use crate::value_err;
-use pulp::Arch;
+use pulp::{Arch, Simd, WithSimd};
 use rayon::prelude::*;
 
 /// Rows per parallel task hold about this many elements.
 const BLOCK: usize = 1 << 14;
+
+/// Rows per block and the number of blocks for `numel` values in rows of `inner`: one
+/// block below `PAR_MIN_ELEMS`, else about `BLOCK` values each (the size alone decides).
+fn split(numel: usize, inner: usize) -> (usize, usize) {
+    let rows = numel / inner;
+    let per = if numel < PAR_MIN_ELEMS {
+        rows
+    } else {
+        (BLOCK / inner).clamp(1, rows)
+    };
+    (per, rows.div_ceil(per))
+}
 
 /// How a normalization makes its statistics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,17 +136,54 @@ impl Plan {
 
     /// Rows per block and the number of blocks.
     fn blocks(&self) -> (usize, usize) {
-        let rows = self.numel / self.inner();
-        let per = if self.numel < PAR_MIN_ELEMS {
-            rows
-        } else {
-            (BLOCK / self.inner()).clamp(1, rows)
+        split(self.numel, self.inner())
+    }
+
+    /// The slab view (see `Columns`), when it applies: `B` is the last axis but one along
+    /// which neither index varies.
+    fn columns(&self) -> Option<Columns> {
+        let nd = self.shape.len();
+        let k = (0..nd - 1)
+            .rev()
+            .find(|&d| self.sstr[d] == 0 && self.pstr[d] == 0)?;
+        let nt: usize = self.shape[k + 1..].iter().product();
+        if self.shape[k] < MIN_SLAB_ROWS || nt > MAX_COLUMNS {
+            return None;
+        }
+        // the offsets of every index of `axes`, row-major
+        let offsets = |axes: std::ops::Range<usize>| {
+            let (mut s, mut p) = (vec![0usize], vec![0usize]);
+            for d in axes {
+                let n = self.shape[d];
+                s = s
+                    .iter()
+                    .flat_map(|&b| (0..n).map(move |i| b + i * self.sstr[d]))
+                    .collect();
+                p = p
+                    .iter()
+                    .flat_map(|&b| (0..n).map(move |i| b + i * self.pstr[d]))
+                    .collect();
+            }
+            (s, p)
         };
-        (per, rows.div_ceil(per))
+        let (col_s, col_p) = offsets(k + 1..nd);
+        let (slab_s, slab_p) = offsets(0..k);
+        Some(Columns {
+            nb: self.shape[k],
+            nt,
+            col_s,
+            col_p,
+            slab_s,
+            slab_p,
+        })
     }
 
     /// The (statistic, parameter) base offsets of rows `r0..r1`.
     fn bases(&self, r0: usize, r1: usize) -> Vec<(usize, usize)> {
+        if self.shape.len() == 2 {
+            let (s, p) = (self.sstr[0], self.pstr[0]);
+            return (r0..r1).map(|r| (r * s, r * p)).collect();
+        }
         let outer = &self.shape[..self.shape.len() - 1];
         let mut idx = vec![0; outer.len()];
         let (mut sb, mut pb, mut rem) = (0, 0, r0);
@@ -161,72 +213,154 @@ impl Plan {
 }
 
 // ------------------------------------------------------------------ row kernels
+//
+// Each kernel walks its row in chunks of `W` elements held in fixed-size arrays (one
+// bounds check per chunk, then straight-line code the compiler vectorises) and finishes the
+// tail one element at a time. Values of per-group or per-parameter arrays are loaded with
+// `load::<ALONG>`: a chunk when the index advances along the row, else one value splatted.
 
-/// Sum of a contiguous row with 16 accumulators (so it vectorises).
+/// Elements per chunk (one AVX-512 register, two AVX2 ones).
+const W: usize = 16;
+
 #[inline(always)]
-fn row_sum(v: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 16];
-    let mut chunks = v.chunks_exact(16);
-    for c in &mut chunks {
-        for i in 0..16 {
-            acc[i] += c[i];
+fn load<const ALONG: bool, const L: usize>(a: &[f32], i: usize) -> [f32; L] {
+    if ALONG {
+        a[i..i + L].try_into().expect("a chunk of L values")
+    } else {
+        [a[0]; L]
+    }
+}
+
+/// The chunk `o[i..i + L]` to write.
+#[inline(always)]
+fn chunk_mut<const L: usize>(o: &mut [f32], i: usize) -> &mut [f32; L] {
+    (&mut o[i..i + L]).try_into().expect("a chunk of L values")
+}
+
+/// Adds a chunk of contributions to sums that advance along the row (`ALONG`, at
+/// `acc[i..]`), or to the row's lane accumulators.
+#[inline(always)]
+fn add<const ALONG: bool, const L: usize>(
+    acc: &mut [f32],
+    lanes: &mut [f32; W],
+    i: usize,
+    c: [f32; L],
+) {
+    if ALONG {
+        let a: &mut [f32; L] = (&mut acc[i..i + L]).try_into().expect("a chunk of L sums");
+        for k in 0..L {
+            a[k] += c[k];
+        }
+    } else {
+        for k in 0..L {
+            lanes[k] += c[k];
         }
     }
-    acc.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>()
 }
 
-/// Adds a row's contributions `c` to accumulators that advance along the row (`ALONG`),
-/// or their sum to the one accumulator `acc[0]`.
+/// Adds the lane accumulators of a row whose sums do not advance into `acc[0]`.
 #[inline(always)]
-fn sink<const ALONG: bool>(acc: &mut [f32], c: &[f32]) {
-    if ALONG {
-        for (a, &v) in acc[..c.len()].iter_mut().zip(c) {
-            *a += v;
+fn flush<const ALONG: bool>(acc: &mut [f32], lanes: &[f32; W]) {
+    if !ALONG {
+        acc[0] += hsum(*lanes);
+    }
+}
+
+/// The sum of a chunk, added pairwise (a few vector adds, not a chain of scalar ones).
+#[inline(always)]
+fn hsum<const L: usize>(mut v: [f32; L]) -> f32 {
+    let mut w = L;
+    while w > 1 {
+        let half = w / 2;
+        for k in 0..half {
+            v[k] += v[k + half];
         }
-    } else {
-        acc[0] += row_sum(c);
+        if w % 2 == 1 {
+            v[0] += v[w - 1];
+        }
+        w = half;
     }
+    v[0]
 }
 
-/// The values of a per-group (or per-parameter) array along a row: `a[..n]` when the
-/// index advances, else `a[..1]`, read as `at::<ALONG>(a, j)`.
-#[inline(always)]
-fn lane<const ALONG: bool>(a: &[f32], n: usize) -> &[f32] {
-    if ALONG {
-        &a[..n]
-    } else {
-        &a[..1]
-    }
+/// Runs `$f::<..., W>(args, i)` on the full chunks of a row of `$n`, then a half chunk and
+/// `$f::<..., 1>(args, i)` on the tail.
+macro_rules! chunked {
+    ($n:expr, $f:ident $(::<$($g:ident),*>)? ($($a:expr),*)) => {{
+        let n = $n;
+        let mut i = 0;
+        while i + W <= n {
+            $f::<$($({ $g },)*)? W>($($a,)* i);
+            i += W;
+        }
+        if i + W / 2 <= n {
+            $f::<$($({ $g },)*)? { W / 2 }>($($a,)* i);
+            i += W / 2;
+        }
+        while i < n {
+            $f::<$($({ $g },)*)? 1>($($a,)* i);
+            i += 1;
+        }
+    }};
 }
 
 #[inline(always)]
-fn at<const ALONG: bool>(a: &[f32], j: usize) -> f32 {
-    if ALONG {
-        a[j]
-    } else {
-        a[0]
+fn sum_chunk<const SS: bool, const L: usize>(
+    x: &[f32],
+    acc: &mut [f32],
+    lanes: &mut [f32; W],
+    i: usize,
+) {
+    add::<SS, L>(acc, lanes, i, load::<true, L>(x, i));
+}
+
+#[inline(always)]
+fn square_chunk<const SS: bool, const L: usize>(
+    x: &[f32],
+    m: &[f32],
+    acc: &mut [f32],
+    lanes: &mut [f32; W],
+    i: usize,
+) {
+    let (x, m) = (load::<true, L>(x, i), load::<SS, L>(m, i));
+    let mut c = [0.0; L];
+    for k in 0..L {
+        let d = x[k] - m[k];
+        c[k] = d * d;
     }
+    add::<SS, L>(acc, lanes, i, c);
 }
 
 /// Statistics of one row: adds `x`, or `(x - shift)^2` when a shift is given, to `acc`.
 #[inline(always)]
-fn stat_row<const SS: bool>(
-    x: &[f32],
-    shift: Option<&[f32]>,
-    acc: &mut [f32],
-    scratch: &mut [f32],
-) {
-    let n = x.len();
+fn stat_row<const SS: bool>(x: &[f32], shift: Option<&[f32]>, acc: &mut [f32]) {
+    let mut lanes = [0.0f32; W];
     match shift {
-        None => sink::<SS>(acc, x),
-        Some(m) => {
-            let (c, m) = (&mut scratch[..n], lane::<SS>(m, n));
-            for (j, (c, &v)) in c.iter_mut().zip(x).enumerate() {
-                let d = v - at::<SS>(m, j);
-                *c = d * d;
-            }
-            sink::<SS>(acc, c);
-        }
+        None => chunked!(x.len(), sum_chunk::<SS>(x, acc, &mut lanes)),
+        Some(m) => chunked!(x.len(), square_chunk::<SS>(x, m, acc, &mut lanes)),
+    }
+    flush::<SS>(acc, &lanes);
+}
+
+#[inline(always)]
+fn out_chunk<const SS: bool, const PS: bool, const L: usize>(
+    o: &mut [f32],
+    x: &[f32],
+    m: &[f32],
+    r: &[f32],
+    g: &[f32],
+    b: &[f32],
+    i: usize,
+) {
+    let (x, m, r) = (
+        load::<true, L>(x, i),
+        load::<SS, L>(m, i),
+        load::<SS, L>(r, i),
+    );
+    let (g, b) = (load::<PS, L>(g, i), load::<PS, L>(b, i));
+    let o = chunk_mut::<L>(o, i);
+    for k in 0..L {
+        o[k] = (x[k] - m[k]) * r[k] * g[k] + b[k];
     }
 }
 
@@ -240,18 +374,48 @@ fn out_row<const SS: bool, const PS: bool>(
     gamma: &[f32],
     beta: &[f32],
 ) {
-    let n = x.len();
-    let (m, r) = (lane::<SS>(shift, n), lane::<SS>(r, n));
-    let (g, b) = (lane::<PS>(gamma, n), lane::<PS>(beta, n));
-    for (j, (o, &v)) in o[..n].iter_mut().zip(x).enumerate() {
-        *o = (v - at::<SS>(m, j)) * at::<SS>(r, j) * at::<PS>(g, j) + at::<PS>(b, j);
+    chunked!(x.len(), out_chunk::<SS, PS>(o, x, shift, r, gamma, beta));
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn grad_chunk<const SS: bool, const PS: bool, const L: usize>(
+    x: &[f32],
+    g: &[f32],
+    m: &[f32],
+    r: &[f32],
+    gamma: &[f32],
+    t: &mut [&mut [f32]; 2],
+    p: &mut Option<[&mut [f32]; 2]>,
+    lanes: &mut [[f32; W]; 4],
+    i: usize,
+) {
+    let (x, g, m, r) = (
+        load::<true, L>(x, i),
+        load::<true, L>(g, i),
+        load::<SS, L>(m, i),
+        load::<SS, L>(r, i),
+    );
+    let gm = load::<PS, L>(gamma, i);
+    let (mut gh, mut ghxh, mut gxh) = ([0.0; L], [0.0; L], [0.0; L]);
+    for k in 0..L {
+        let xh = (x[k] - m[k]) * r[k];
+        gh[k] = g[k] * gm[k];
+        ghxh[k] = gh[k] * xh;
+        gxh[k] = g[k] * xh;
+    }
+    let [l0, l1, l2, l3] = lanes;
+    add::<SS, L>(t[0], l0, i, gh);
+    add::<SS, L>(t[1], l1, i, ghxh);
+    if let Some([p0, p1]) = p {
+        add::<PS, L>(p0, l2, i, gxh);
+        add::<PS, L>(p1, l3, i, g);
     }
 }
 
 /// The backward sums of one row, with `xh = (x - shift) * r` and `gh = g * gamma`: adds
 /// `gh` and `gh * xh` to the groups' sums `t`, and (when given) `g * xh` and `g` to the
 /// parameters' sums `p`.
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn grad_row<const SS: bool, const PS: bool>(
     x: &[f32],
@@ -259,35 +423,49 @@ fn grad_row<const SS: bool, const PS: bool>(
     shift: &[f32],
     r: &[f32],
     gamma: &[f32],
-    t: [&mut [f32]; 2],
-    p: Option<[&mut [f32]; 2]>,
-    scratch: &mut [f32],
+    mut t: [&mut [f32]; 2],
+    mut p: Option<[&mut [f32]; 2]>,
 ) {
-    let n = x.len();
-    let (c0, rest) = scratch.split_at_mut(n);
-    let (c1, rest) = rest.split_at_mut(n);
-    let c2 = &mut rest[..n];
-    let (m, r, gm) = (lane::<SS>(shift, n), lane::<SS>(r, n), lane::<PS>(gamma, n));
-    for (j, ((((c0, c1), c2), &v), &gv)) in c0
-        .iter_mut()
-        .zip(c1.iter_mut())
-        .zip(c2.iter_mut())
-        .zip(x)
-        .zip(&g[..n])
-        .enumerate()
-    {
-        let xh = (v - at::<SS>(m, j)) * at::<SS>(r, j);
-        let gh = gv * at::<PS>(gm, j);
-        *c0 = gh;
-        *c1 = gh * xh;
-        *c2 = gv * xh;
-    }
-    let [t0, t1] = t;
-    sink::<SS>(t0, c0);
-    sink::<SS>(t1, c1);
+    let mut lanes = [[0.0f32; W]; 4];
+    chunked!(
+        x.len(),
+        grad_chunk::<SS, PS>(x, g, shift, r, gamma, &mut t, &mut p, &mut lanes)
+    );
+    flush::<SS>(t[0], &lanes[0]);
+    flush::<SS>(t[1], &lanes[1]);
     if let Some([p0, p1]) = p {
-        sink::<PS>(p0, c2);
-        sink::<PS>(p1, &g[..n]);
+        flush::<PS>(p0, &lanes[2]);
+        flush::<PS>(p1, &lanes[3]);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn dx_chunk<const SS: bool, const PS: bool, const L: usize>(
+    o: &mut [f32],
+    x: &[f32],
+    g: &[f32],
+    m: &[f32],
+    r: &[f32],
+    c1: &[f32],
+    q: &[f32],
+    gamma: &[f32],
+    i: usize,
+) {
+    let (x, g, m, r) = (
+        load::<true, L>(x, i),
+        load::<true, L>(g, i),
+        load::<SS, L>(m, i),
+        load::<SS, L>(r, i),
+    );
+    let (c1, q, gm) = (
+        load::<SS, L>(c1, i),
+        load::<SS, L>(q, i),
+        load::<PS, L>(gamma, i),
+    );
+    let o = chunk_mut::<L>(o, i);
+    for k in 0..L {
+        o[k] = r[k] * (g[k] * gm[k] - c1[k] - (x[k] - m[k]) * q[k]);
     }
 }
 
@@ -304,12 +482,198 @@ fn dx_row<const SS: bool, const PS: bool>(
     q: &[f32],
     gamma: &[f32],
 ) {
-    let n = x.len();
-    let (m, r) = (lane::<SS>(shift, n), lane::<SS>(r, n));
-    let (c1, q, gm) = (lane::<SS>(c1, n), lane::<SS>(q, n), lane::<PS>(gamma, n));
-    for (j, ((o, &v), &gv)) in o[..n].iter_mut().zip(x).zip(&g[..n]).enumerate() {
-        *o = at::<SS>(r, j)
-            * (gv * at::<PS>(gm, j) - at::<SS>(c1, j) - (v - at::<SS>(m, j)) * at::<SS>(q, j));
+    chunked!(x.len(), dx_chunk::<SS, PS>(o, x, g, shift, r, c1, q, gamma));
+}
+
+/// The block versions of the row kernels: rows of `inner` elements with their
+/// (statistic, parameter) bases.
+#[inline(always)]
+fn stat_rows<const SS: bool>(
+    x: &[f32],
+    inner: usize,
+    bases: &[(usize, usize)],
+    shift: Option<&[f32]>,
+    part: &mut Partial,
+) {
+    let acc = &mut part.s[0];
+    for (x, &(sb, _)) in x.chunks_exact(inner).zip(bases) {
+        stat_row::<SS>(x, shift.map(|m| &m[sb..]), &mut acc[sb - part.s_lo..]);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn out_rows<const SS: bool, const PS: bool>(
+    o: &mut [f32],
+    x: &[f32],
+    inner: usize,
+    bases: &[(usize, usize)],
+    shift: &[f32],
+    r: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+) {
+    for ((o, x), &(sb, pb)) in o
+        .chunks_exact_mut(inner)
+        .zip(x.chunks_exact(inner))
+        .zip(bases)
+    {
+        out_row::<SS, PS>(o, x, &shift[sb..], &r[sb..], &gamma[pb..], &beta[pb..]);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn grad_rows<const SS: bool, const PS: bool>(
+    x: &[f32],
+    g: &[f32],
+    inner: usize,
+    bases: &[(usize, usize)],
+    shift: &[f32],
+    r: &[f32],
+    gamma: &[f32],
+    part: &mut Partial,
+) {
+    let (s_lo, p_lo) = (part.s_lo, part.p_lo);
+    let [t0, t1] = part.s.as_mut_slice() else {
+        unreachable!("two sums per group")
+    };
+    let mut p = match part.p.as_mut_slice() {
+        [p0, p1] => Some([p0, p1]),
+        _ => None,
+    };
+    for ((x, g), &(sb, pb)) in x.chunks_exact(inner).zip(g.chunks_exact(inner)).zip(bases) {
+        let (so, po) = (sb - s_lo, pb - p_lo);
+        let t = [&mut t0[so..], &mut t1[so..]];
+        let p = p.as_mut().map(|[p0, p1]| [&mut p0[po..], &mut p1[po..]]);
+        grad_row::<SS, PS>(x, g, &shift[sb..], &r[sb..], &gamma[pb..], t, p);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn dx_rows<const SS: bool, const PS: bool>(
+    o: &mut [f32],
+    x: &[f32],
+    g: &[f32],
+    inner: usize,
+    bases: &[(usize, usize)],
+    coef: [&[f32]; 4],
+    gamma: &[f32],
+) {
+    let [m, r, c1, q] = coef;
+    for (((o, x), g), &(sb, pb)) in o
+        .chunks_exact_mut(inner)
+        .zip(x.chunks_exact(inner))
+        .zip(g.chunks_exact(inner))
+        .zip(bases)
+    {
+        dx_row::<SS, PS>(
+            o,
+            x,
+            g,
+            &m[sb..],
+            &r[sb..],
+            &c1[sb..],
+            &q[sb..],
+            &gamma[pb..],
+        );
+    }
+}
+
+// Slabs (`Columns`): the input as `[A, B, T]`, where neither the statistics nor the
+// parameters vary along `B`, so each `[B, T]` slab is reduced down its columns (one column
+// chunk at a time, the sums in registers) and normalized with per-column coefficients.
+
+/// Adds a chunk of column sums at `acc[j..]`.
+#[inline(always)]
+fn accumulate<const L: usize>(acc: &mut [f32], j: usize, v: [f32; L]) {
+    let a: &mut [f32; L] = (&mut acc[j..j + L]).try_into().expect("a chunk of L sums");
+    for k in 0..L {
+        a[k] += v[k];
+    }
+}
+
+/// Columns `j..j + L` of the rows `x` (of `nt`): sums of `x`, or of `(x - m)^2` (`SQ`).
+#[inline(always)]
+fn stat_cols<const SQ: bool, const L: usize>(
+    x: &[f32],
+    nt: usize,
+    m: &[f32],
+    acc: &mut [f32],
+    j: usize,
+) {
+    let m = load::<SQ, L>(m, if SQ { j } else { 0 });
+    let mut s = [0.0f32; L];
+    for row in x.chunks_exact(nt) {
+        let x = load::<true, L>(row, j);
+        for k in 0..L {
+            let d = x[k] - m[k];
+            s[k] += if SQ { d * d } else { x[k] };
+        }
+    }
+    accumulate::<L>(acc, j, s);
+}
+
+/// Columns `j..j + L` of the backward sums: `sum(g)` into `acc[0]`, `sum(g * (x - m))`
+/// into `acc[1]`.
+#[inline(always)]
+fn grad_cols<const L: usize>(
+    x: &[f32],
+    g: &[f32],
+    nt: usize,
+    m: &[f32],
+    acc: &mut [Vec<f32>],
+    j: usize,
+) {
+    let m = load::<true, L>(m, j);
+    let (mut sg, mut sgx) = ([0.0f32; L], [0.0f32; L]);
+    for (xr, gr) in x.chunks_exact(nt).zip(g.chunks_exact(nt)) {
+        let (x, g) = (load::<true, L>(xr, j), load::<true, L>(gr, j));
+        for k in 0..L {
+            sg[k] += g[k];
+            sgx[k] += g[k] * (x[k] - m[k]);
+        }
+    }
+    accumulate::<L>(&mut acc[0], j, sg);
+    accumulate::<L>(&mut acc[1], j, sgx);
+}
+
+/// `o = x * a + b` along one row.
+#[inline(always)]
+fn affine_chunk<const L: usize>(o: &mut [f32], x: &[f32], a: &[f32], b: &[f32], j: usize) {
+    let (x, a, b) = (
+        load::<true, L>(x, j),
+        load::<true, L>(a, j),
+        load::<true, L>(b, j),
+    );
+    let o = chunk_mut::<L>(o, j);
+    for k in 0..L {
+        o[k] = x[k] * a[k] + b[k];
+    }
+}
+
+/// `o = g * a + x * b + c` along one row.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn affine2_chunk<const L: usize>(
+    o: &mut [f32],
+    x: &[f32],
+    g: &[f32],
+    a: &[f32],
+    b: &[f32],
+    c: &[f32],
+    j: usize,
+) {
+    let (x, g) = (load::<true, L>(x, j), load::<true, L>(g, j));
+    let (a, b, c) = (
+        load::<true, L>(a, j),
+        load::<true, L>(b, j),
+        load::<true, L>(c, j),
+    );
+    let o = chunk_mut::<L>(o, j);
+    for k in 0..L {
+        o[k] = g[k] * a[k] + x[k] * b[k] + c[k];
     }
 }
 
@@ -327,6 +691,25 @@ macro_rules! by_steps {
 
 // ------------------------------------------------------------------ drivers
 
+/// `f(arg)` compiled for the best instruction set found at run time. `f` is called through
+/// `Fn` (its bound here), whose body carries a closure's `#[inline(always)]`, so the kernel
+/// is inlined into pulp's target-feature function. A closure handed to `Arch::dispatch`
+/// directly is called through a `FnOnce::call_once` shim that is not inlined, and so runs
+/// with the baseline instruction set (SSE2).
+#[inline(always)]
+fn vectorized<A, R>(f: impl Fn(A) -> R, arg: A) -> R {
+    struct Op<F, A>(F, A);
+    impl<A, R, F: Fn(A) -> R> WithSimd for Op<F, A> {
+        type Output = R;
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, _simd: S) -> R {
+            let Op(f, arg) = self;
+            f(arg)
+        }
+    }
+    Arch::new().dispatch(Op(f, arg))
+}
+
 /// One block's partial sums: `s[k]` over the statistics from `s_lo`, `p[k]` over the
 /// parameters from `p_lo`.
 struct Partial {
@@ -336,18 +719,49 @@ struct Partial {
     p: Vec<Vec<f32>>,
 }
 
+/// `block(b)` for each of `nblocks` blocks, in order, on the pool when there are several.
+fn per_block<T: Send>(nblocks: usize, block: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    if nblocks == 1 {
+        vec![block(0)]
+    } else {
+        pool::install(|| (0..nblocks).into_par_iter().map(&block).collect())
+    }
+}
+
+/// An output of `numel` values written in blocks of `len` by `f(b, block)`, which must
+/// write every value of its block; blocks in parallel.
+fn fill_blocks(numel: usize, len: usize, f: impl Fn(usize, &mut [f32]) + Sync) -> Vec<f32> {
+    let mut out: Vec<f32> = Vec::with_capacity(numel);
+    let spare = &mut out.spare_capacity_mut()[..numel];
+    // SAFETY: `MaybeUninit<f32>` has the layout of f32, which has no invalid bit patterns;
+    // the values are only written (by `f`, every one of them) before `set_len` below.
+    let buf = unsafe { &mut *(spare as *mut [std::mem::MaybeUninit<f32>] as *mut [f32]) };
+    if len >= numel {
+        f(0, buf);
+    } else {
+        pool::install(|| {
+            buf.par_chunks_mut(len)
+                .enumerate()
+                .for_each(|(b, o)| f(b, o))
+        });
+    }
+    // SAFETY: all `numel` values were written above.
+    unsafe { out.set_len(numel) };
+    out
+}
+
 /// Sums over all rows into `ns` arrays per statistic and `np` per parameter:
-/// `row(r, sb, pb, partial, scratch)` adds row `r` (bases `sb`, `pb`) to the partial.
+/// `block(r0, bases, partial)` adds the rows from `r0` (with these bases) to the partial.
 fn reduce_rows(
     plan: &Plan,
     ns: usize,
     np: usize,
-    row: impl Fn(usize, usize, usize, &mut Partial, &mut [f32]) + Sync,
+    block_sums: impl Fn(usize, &[(usize, usize)], &mut Partial) + Sync,
 ) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
     let (inner, (per, nblocks)) = (plan.inner(), plan.blocks());
     let (ss, ps) = plan.steps();
     let rows = plan.numel / inner;
-    let block = |b: usize| {
+    let partials = per_block(nblocks, |b| {
         let (r0, r1) = (b * per, ((b + 1) * per).min(rows));
         let bases = plan.bases(r0, r1);
         let range = |base: fn(&(usize, usize)) -> usize, along: bool| {
@@ -363,22 +777,13 @@ fn reduce_rows(
             p_lo,
             p: vec![vec![0.0; p_len]; np],
         };
-        let mut scratch = vec![0.0f32; 3 * inner];
-        Arch::new().dispatch(
+        vectorized(
             #[inline(always)]
-            || {
-                for (i, &(sb, pb)) in bases.iter().enumerate() {
-                    row(r0 + i, sb, pb, &mut part, &mut scratch);
-                }
-            },
+            |part: &mut Partial| block_sums(r0, &bases, part),
+            &mut part,
         );
         part
-    };
-    let partials: Vec<Partial> = if nblocks == 1 {
-        vec![block(0)]
-    } else {
-        pool::install(|| (0..nblocks).into_par_iter().map(block).collect())
-    };
+    });
     let mut s = vec![vec![0.0f32; plan.n_stats]; ns];
     let mut p = vec![vec![0.0f32; plan.n_params]; np];
     for part in &partials {
@@ -396,36 +801,129 @@ fn reduce_rows(
     (s, p)
 }
 
-/// Fills `out` row by row with `f(r, sb, pb, out_row)`, blocks in parallel.
-fn map_rows(plan: &Plan, out: &mut [f32], f: impl Fn(usize, usize, usize, &mut [f32]) + Sync) {
-    let (inner, (per, nblocks)) = (plan.inner(), plan.blocks());
-    let run = |b: usize, o: &mut [f32]| {
+/// The whole output, written block by block by `f(r0, bases, out_rows)` (the rows from
+/// `r0`, with these bases), blocks in parallel. `f` must write every element of its rows.
+fn map_rows(plan: &Plan, f: impl Fn(usize, &[(usize, usize)], &mut [f32]) + Sync) -> Vec<f32> {
+    let (inner, (per, _)) = (plan.inner(), plan.blocks());
+    fill_blocks(plan.numel, per * inner, |b, o| {
         let r0 = b * per;
         let bases = plan.bases(r0, r0 + o.len() / inner);
-        Arch::new().dispatch(
+        vectorized(
             #[inline(always)]
-            || {
-                for (i, (o, &(sb, pb))) in o.chunks_exact_mut(inner).zip(&bases).enumerate() {
-                    f(r0 + i, sb, pb, o);
-                }
-            },
+            |o: &mut [f32]| f(r0, &bases, o),
+            o,
         );
-    };
-    if nblocks == 1 {
-        run(0, out);
-    } else {
-        pool::install(|| {
-            out.par_chunks_mut(per * inner)
-                .enumerate()
-                .for_each(|(b, o)| run(b, o))
-        });
+    })
+}
+
+/// The input as slabs `[A, B, T]`: `B` an axis along which neither the statistics nor
+/// the parameters vary, `T` the (contiguous) axes after it, `A` those before. Batch
+/// normalization over channels last is one slab (`B` the batch and spatial axes, `T` the
+/// channels); group normalization has one per sample.
+struct Columns {
+    /// The length of `B` and the number of columns (elements of `T`).
+    nb: usize,
+    nt: usize,
+    /// Each column's statistic and parameter offset within a slab.
+    col_s: Vec<usize>,
+    col_p: Vec<usize>,
+    /// Each slab's statistic and parameter base.
+    slab_s: Vec<usize>,
+    slab_p: Vec<usize>,
+}
+
+/// Slabs are used when `B` has at least this many rows and a row at most `MAX_COLUMNS`
+/// elements (the column sums of a block stay small).
+const MIN_SLAB_ROWS: usize = 8;
+const MAX_COLUMNS: usize = 4096;
+
+impl Columns {
+    fn rows(&self) -> usize {
+        self.slab_s.len() * self.nb
+    }
+
+    /// The pieces of rows `r0..r1` that lie in one slab: (slab, first row, rows).
+    fn segments(&self, r0: usize, r1: usize) -> Vec<(usize, usize, usize)> {
+        let mut out = Vec::new();
+        let mut r = r0;
+        while r < r1 {
+            let n = (self.nb - r % self.nb).min(r1 - r);
+            out.push((r / self.nb, r, n));
+            r += n;
+        }
+        out
     }
 }
 
-/// Row `r` of a row-major array of rows of `inner` elements.
+/// Column sums of every slab piece: `kernel(slab, first row, rows, sums)` adds the piece's
+/// `k` sums per column. Returns (slab, sums) per piece, in order.
+fn column_sums(
+    cols: &Columns,
+    k: usize,
+    kernel: impl Fn(usize, usize, usize, &mut [Vec<f32>]) + Sync,
+) -> Vec<(usize, Vec<Vec<f32>>)> {
+    let rows = cols.rows();
+    let (per, nblocks) = split(rows * cols.nt, cols.nt);
+    per_block(nblocks, |b| {
+        let (r0, r1) = (b * per, ((b + 1) * per).min(rows));
+        cols.segments(r0, r1)
+            .into_iter()
+            .map(|(slab, first, n)| {
+                let mut sums = vec![vec![0.0f32; cols.nt]; k];
+                vectorized(
+                    #[inline(always)]
+                    |sums: &mut [Vec<f32>]| kernel(slab, first, n, sums),
+                    &mut sums[..],
+                );
+                (slab, sums)
+            })
+            .collect::<Vec<_>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// The whole output, slab piece by slab piece: `f(slab, first row, out rows)` must write
+/// every element of its rows.
+fn map_cols(cols: &Columns, f: impl Fn(usize, usize, &mut [f32]) + Sync) -> Vec<f32> {
+    let (rows, nt) = (cols.rows(), cols.nt);
+    let (per, _) = split(rows * nt, nt);
+    fill_blocks(rows * nt, per * nt, |b, o| {
+        let r0 = b * per;
+        let mut rest = o;
+        for (slab, first, n) in cols.segments(r0, r0 + rest.len() / nt) {
+            let (piece, tail) = rest.split_at_mut(n * nt);
+            rest = tail;
+            vectorized(
+                #[inline(always)]
+                |piece: &mut [f32]| f(slab, first, piece),
+                piece,
+            );
+        }
+    })
+}
+
+/// Rows `r0..` of a row-major array of rows of `inner` elements.
 #[inline(always)]
-fn row_of(a: &[f32], r: usize, inner: usize) -> &[f32] {
-    &a[r * inner..(r + 1) * inner]
+fn rows_from(a: &[f32], r0: usize, inner: usize) -> &[f32] {
+    &a[r0 * inner..]
+}
+
+/// The slabs' column sums (`column_sums`) scattered into per-group totals.
+fn slab_totals(cols: &Columns, n: usize, parts: &[(usize, Vec<Vec<f32>>)]) -> Vec<f32> {
+    let mut total = vec![0.0f32; n];
+    for (a, sums) in parts {
+        for (&c, v) in cols.col_s.iter().zip(&sums[0]) {
+            total[cols.slab_s[*a] + c] += v;
+        }
+    }
+    total
+}
+
+/// The per-column values `v[slab base + column offset]` of slab `a`.
+fn per_column(cols: &Columns, a: usize, v: &[f32]) -> Vec<f32> {
+    cols.col_s.iter().map(|&c| v[cols.slab_s[a] + c]).collect()
 }
 
 /// Per-group statistics: the mean, the variance (mean square for `Rms`, sum of squares
@@ -436,37 +934,60 @@ struct Stats {
     r: Vec<f32>,
 }
 
-fn statistics(plan: &Plan, x: &[f32], kind: NormKind, eps: f32) -> Stats {
-    let (inner, (ss, _)) = (plan.inner(), plan.steps());
-    let n = plan.count as f32;
-    let sums = |shift: Option<&[f32]>| {
-        let (mut s, _) = reduce_rows(
-            plan,
+/// Per-group sums of `x`, or of `(x - shift)^2` when a shift is given.
+fn group_sums(plan: &Plan, x: &[f32], shift: Option<&[f32]>) -> Vec<f32> {
+    if let Some(cols) = plan.columns() {
+        let nt = cols.nt;
+        let parts = column_sums(
+            &cols,
             1,
-            0,
             #[inline(always)]
-            |r, sb, _, part, scratch| {
-                let acc = &mut part.s[0][sb - part.s_lo..];
-                let (x, shift) = (row_of(x, r, inner), shift.map(|m| &m[sb..]));
-                if ss {
-                    stat_row::<true>(x, shift, acc, scratch)
-                } else {
-                    stat_row::<false>(x, shift, acc, scratch)
+            |a, first, n, acc| {
+                let x = &x[first * nt..(first + n) * nt];
+                match shift {
+                    Some(m) => {
+                        let m = per_column(&cols, a, m);
+                        chunked!(nt, stat_cols::<true>(x, nt, &m, &mut acc[0]))
+                    }
+                    None => chunked!(nt, stat_cols::<false>(x, nt, &[0.0], &mut acc[0])),
                 }
             },
         );
-        s.remove(0)
-    };
+        return slab_totals(&cols, plan.n_stats, &parts);
+    }
+    let (inner, (ss, _)) = (plan.inner(), plan.steps());
+    let (mut s, _) = reduce_rows(
+        plan,
+        1,
+        0,
+        #[inline(always)]
+        |r0, bases, part| {
+            let x = rows_from(x, r0, inner);
+            if ss {
+                stat_rows::<true>(x, inner, bases, shift, part)
+            } else {
+                stat_rows::<false>(x, inner, bases, shift, part)
+            }
+        },
+    );
+    s.remove(0)
+}
+
+fn statistics(plan: &Plan, x: &[f32], kind: NormKind, eps: f32) -> Stats {
+    let n = plan.count as f32;
     match kind {
         NormKind::Standard | NormKind::RmsScaling => {
-            let mean: Vec<f32> = sums(None).iter().map(|s| s / n).collect();
-            let var: Vec<f32> = sums(Some(&mean)).iter().map(|s| s / n).collect();
+            let mean: Vec<f32> = group_sums(plan, x, None).iter().map(|s| s / n).collect();
+            let var: Vec<f32> = group_sums(plan, x, Some(&mean))
+                .iter()
+                .map(|s| s / n)
+                .collect();
             let r = var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
             Stats { mean, var, r }
         }
         NormKind::Rms | NormKind::L2 => {
             let mean = vec![0.0; plan.n_stats];
-            let squares = sums(Some(&mean));
+            let squares = group_sums(plan, x, Some(&mean));
             let (var, r) = if kind == NormKind::Rms {
                 let var: Vec<f32> = squares.iter().map(|s| s / n).collect();
                 let r = var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
@@ -489,19 +1010,36 @@ fn forward(
     gamma: &[f32],
     beta: &[f32],
 ) -> Vec<f32> {
+    if let Some(cols) = plan.columns() {
+        // y = x * a + b with per-column a, b
+        let nt = cols.nt;
+        return map_cols(
+            &cols,
+            #[inline(always)]
+            |slab, first, o| {
+                let (sa, pa) = (cols.slab_s[slab], cols.slab_p[slab]);
+                let (mut a, mut b) = (vec![0.0f32; nt], vec![0.0f32; nt]);
+                for t in 0..nt {
+                    let (s, p) = (sa + cols.col_s[t], pa + cols.col_p[t]);
+                    a[t] = r[s] * gamma[p];
+                    b[t] = beta[p] - shift[s] * a[t];
+                }
+                let x = rows_from(x, first, nt);
+                for (o, x) in o.chunks_exact_mut(nt).zip(x.chunks_exact(nt)) {
+                    chunked!(nt, affine_chunk(o, x, &a, &b));
+                }
+            },
+        );
+    }
     let (inner, (ss, ps)) = (plan.inner(), plan.steps());
-    let mut out = vec![0.0f32; plan.numel];
     map_rows(
         plan,
-        &mut out,
         #[inline(always)]
-        |row, sb, pb, o| {
-            let x = row_of(x, row, inner);
-            let (m, r, g, b) = (&shift[sb..], &r[sb..], &gamma[pb..], &beta[pb..]);
-            by_steps!(ss, ps, out_row(o, x, m, r, g, b))
+        |r0, bases, o| {
+            let x = rows_from(x, r0, inner);
+            by_steps!(ss, ps, out_rows(o, x, inner, bases, shift, r, gamma, beta))
         },
-    );
-    out
+    )
 }
 
 /// The backward sums: per group `sum(gh)`, `sum(gh * xh)`; per parameter (when
@@ -515,25 +1053,51 @@ fn grad_sums(
     gamma: &[f32],
     params: bool,
 ) -> ([Vec<f32>; 2], Option<[Vec<f32>; 2]>) {
+    if let Some(cols) = plan.columns() {
+        // per column, gamma, shift and r are constants: sum(g) and sum(g * (x - shift))
+        // give all four sums
+        let nt = cols.nt;
+        let parts = column_sums(
+            &cols,
+            2,
+            #[inline(always)]
+            |a, first, n, acc| {
+                let (x, g) = (
+                    &x[first * nt..(first + n) * nt],
+                    &g[first * nt..(first + n) * nt],
+                );
+                let m = per_column(&cols, a, shift);
+                chunked!(nt, grad_cols(x, g, nt, &m, acc))
+            },
+        );
+        let (mut t0, mut t1) = (vec![0.0f32; plan.n_stats], vec![0.0f32; plan.n_stats]);
+        let (mut p0, mut p1) = (vec![0.0f32; plan.n_params], vec![0.0f32; plan.n_params]);
+        for (a, sums) in &parts {
+            let (sa, pa) = (cols.slab_s[*a], cols.slab_p[*a]);
+            let columns = cols
+                .col_s
+                .iter()
+                .zip(&cols.col_p)
+                .zip(sums[0].iter().zip(&sums[1]));
+            for ((&cs, &cp), (&sg, &sgx)) in columns {
+                let (s, p) = (sa + cs, pa + cp);
+                t0[s] += gamma[p] * sg;
+                t1[s] += gamma[p] * r[s] * sgx;
+                p0[p] += r[s] * sgx;
+                p1[p] += sg;
+            }
+        }
+        return ([t0, t1], params.then_some([p0, p1]));
+    }
     let (inner, (ss, ps)) = (plan.inner(), plan.steps());
     let (s, p) = reduce_rows(
         plan,
         2,
         if params { 2 } else { 0 },
         #[inline(always)]
-        |row, sb, pb, part, scratch| {
-            let (x, g) = (row_of(x, row, inner), row_of(g, row, inner));
-            let (m, r, gm) = (&shift[sb..], &r[sb..], &gamma[pb..]);
-            let (so, po) = (sb - part.s_lo, pb - part.p_lo);
-            let [t0, t1] = part.s.as_mut_slice() else {
-                unreachable!("two sums per group")
-            };
-            let t = [&mut t0[so..], &mut t1[so..]];
-            let p = match part.p.as_mut_slice() {
-                [p0, p1] => Some([&mut p0[po..], &mut p1[po..]]),
-                _ => None,
-            };
-            by_steps!(ss, ps, grad_row(x, g, m, r, gm, t, p, scratch))
+        |r0, bases, part| {
+            let (x, g) = (rows_from(x, r0, inner), rows_from(g, r0, inner));
+            by_steps!(ss, ps, grad_rows(x, g, inner, bases, shift, r, gamma, part))
         },
     );
     let mut s = s.into_iter();
@@ -557,19 +1121,46 @@ fn backward_dx(
     q: &[f32],
     gamma: &[f32],
 ) -> Vec<f32> {
+    if let Some(cols) = plan.columns() {
+        // dx = g * a + x * b + c with per-column a, b, c
+        let nt = cols.nt;
+        return map_cols(
+            &cols,
+            #[inline(always)]
+            |slab, first, o| {
+                let (sa, pa) = (cols.slab_s[slab], cols.slab_p[slab]);
+                let (mut a, mut b, mut c) = (vec![0.0f32; nt], vec![0.0f32; nt], vec![0.0f32; nt]);
+                for (t, (&cs, &cp)) in cols.col_s.iter().zip(&cols.col_p).enumerate() {
+                    let (s, p) = (sa + cs, pa + cp);
+                    a[t] = r[s] * gamma[p];
+                    b[t] = -r[s] * q[s];
+                    c[t] = r[s] * (shift[s] * q[s] - c1[s]);
+                }
+                let (a, b, c) = (&a, &b, &c);
+                let (x, g) = (rows_from(x, first, nt), rows_from(g, first, nt));
+                for ((o, x), g) in o
+                    .chunks_exact_mut(nt)
+                    .zip(x.chunks_exact(nt))
+                    .zip(g.chunks_exact(nt))
+                {
+                    chunked!(nt, affine2_chunk(o, x, g, a, b, c));
+                }
+            },
+        );
+    }
     let (inner, (ss, ps)) = (plan.inner(), plan.steps());
-    let mut out = vec![0.0f32; plan.numel];
     map_rows(
         plan,
-        &mut out,
         #[inline(always)]
-        |row, sb, pb, o| {
-            let (x, g) = (row_of(x, row, inner), row_of(g, row, inner));
-            let (m, r, c1, q, gm) = (&shift[sb..], &r[sb..], &c1[sb..], &q[sb..], &gamma[pb..]);
-            by_steps!(ss, ps, dx_row(o, x, g, m, r, c1, q, gm))
+        |r0, bases, o| {
+            let (x, g) = (rows_from(x, r0, inner), rows_from(g, r0, inner));
+            by_steps!(
+                ss,
+                ps,
+                dx_rows(o, x, g, inner, bases, [shift, r, c1, q], gamma)
+            )
         },
-    );
-    out
+    )
 }
 
 // ------------------------------------------------------------------ ops
