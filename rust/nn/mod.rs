@@ -95,4 +95,33 @@ pub trait Layer: Send + Sync {
     /// Follows the Keras layer's `trainable` flag, for layers whose computation depends on
     /// it (a frozen BatchNormalization runs in inference mode even in training).
     fn set_trainable(&self, _trainable: bool) {}
+
+    /// Keras's `supports_masking`: the layer takes the masks of its inputs and gives its
+    /// outputs masks (`compute_mask`). A layer that does not drops any mask it is given.
+    fn supports_masking(&self) -> bool {
+        false
+    }
+
+    /// `call` with Keras masks: one per input, each `None` or an f32 tensor of 0s and 1s
+    /// shaped like the input's leading (batch, steps) axes. Layers that use masks (RNNs,
+    /// attention, global pooling) override this; the rest ignore them.
+    fn call_masked(
+        &self,
+        inputs: &[Tensor],
+        _masks: &[Option<Tensor>],
+        ctx: &mut Context,
+    ) -> Result<Vec<Tensor>> {
+        self.call(inputs, ctx)
+    }
+
+    /// The masks of the outputs (Keras `compute_mask`), at most one per output; missing
+    /// entries mean no mask. By default a masking layer passes its first input's mask on
+    /// to its first output, as Keras's base `Layer` does.
+    fn compute_mask(
+        &self,
+        _inputs: &[Tensor],
+        masks: &[Option<Tensor>],
+    ) -> Result<Vec<Option<Tensor>>> {
+        Ok(vec![masks.first().cloned().flatten()])
+    }
 }
