@@ -174,24 +174,33 @@ fn draw_seed() -> u64 {
     crate::random::next_seed()
 }
 
-/// Calls a layer's core object on float32 inputs; returns `(outputs, losses)`, the
-/// losses being the activity penalties the call added.
+/// Calls a layer's core object on float32 inputs, with their Keras masks if given (one
+/// per input, each None or 0/1 values); returns `(outputs, losses)`, the losses being the
+/// activity penalties the call added.
 #[pyfunction]
-#[pyo3(signature = (layer, inputs, training=false))]
+#[pyo3(signature = (layer, inputs, training=false, masks=None))]
 fn layer_call(
     py: Python<'_>,
     layer: &Bound<'_, PyLayer>,
     inputs: Vec<Bound<'_, PyAny>>,
     training: bool,
+    masks: Option<Vec<Option<Bound<'_, PyAny>>>>,
 ) -> PyResult<(Vec<PyTensor>, Vec<PyTensor>)> {
     let xs = inputs
         .iter()
         .map(|x| to_tensor(x, Some("float32")))
         .collect::<PyResult<Vec<_>>>()?;
+    let masks = masks
+        .unwrap_or_default()
+        .iter()
+        .map(|m| m.as_ref().map(|m| to_tensor(m, Some("float32"))).transpose())
+        .collect::<PyResult<Vec<_>>>()?;
     let layer = layer.get().layer.clone();
     let (outs, losses) = py.detach(|| {
         let mut ctx = Context::new(training);
-        layer.call(&xs, &mut ctx).map(|o| (o, ctx.losses))
+        layer
+            .call_masked(&xs, &masks, &mut ctx)
+            .map(|o| (o, ctx.losses))
     })?;
     let wrap = |v: Vec<crate::Tensor>| v.into_iter().map(PyTensor::new).collect();
     Ok((wrap(outs), wrap(losses)))

@@ -20,9 +20,10 @@ class BuiltinLayer(Layer):
         self._core = core
         self._native = core if graph else None
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=None, mask=None):
         xs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
-        outs, losses = _native.layer_call(self._core, xs, bool(training))
+        masks = None if mask is None else list(mask) if isinstance(mask, (list, tuple)) else [mask]
+        outs, losses = _native.layer_call(self._core, xs, bool(training), masks)
         for loss in losses:
             self.add_loss(loss)
         return outs[0] if len(outs) == 1 else outs
