@@ -9,17 +9,44 @@ use rayon::prelude::*;
 
 const CHUNK: usize = 1 << 14;
 
+/// Lanes are computed into a stack buffer before they are copied out: the buffer cannot alias
+/// what `f` captured (a scalar operand, a slope), so LLVM keeps those in registers and
+/// vectorises the loop; written straight into `out` it reloads them after every store and
+/// stays scalar.
+const LANES: usize = 64;
+
+/// Fills `out` with `f` applied to the zipped inputs, `LANES` at a time through a buffer.
+macro_rules! fill_lanes {
+    ($out:expr, $f:expr, $($x:ident),+) => {{
+        let mut buf = [Default::default(); LANES];
+        let mut start = 0;
+        for o in $out.chunks_mut(LANES) {
+            let end = start + o.len();
+            $(let $x = &$x[start..end];)+
+            let lanes = buf[..o.len()].iter_mut();
+            fill_lanes!(@zip lanes, $f, $($x),+);
+            o.copy_from_slice(&buf[..o.len()]);
+            start = end;
+        }
+    }};
+    (@zip $lanes:ident, $f:expr, $a:ident) => {
+        for (b, &a) in $lanes.zip($a) { *b = $f(a); }
+    };
+    (@zip $lanes:ident, $f:expr, $a:ident, $b:ident) => {
+        for ((o, &a), &b) in $lanes.zip($a).zip($b) { *o = $f(a, b); }
+    };
+    (@zip $lanes:ident, $f:expr, $a:ident, $b:ident, $c:ident) => {
+        for (((o, &a), &b), &c) in $lanes.zip($a).zip($b).zip($c) { *o = $f(a, b, c); }
+    };
+}
+
 /// `out[i] = f(x[i])`.
 pub fn map(x: &[f32], f: impl Fn(f32) -> f32 + Sync + Send) -> Vec<f32> {
     let mut out = vec![0.0f32; x.len()];
     let kernel = |o: &mut [f32], x: &[f32]| {
         Arch::new().dispatch(
             #[inline(always)]
-            || {
-                for (o, &v) in o.iter_mut().zip(x) {
-                    *o = f(v);
-                }
-            },
+            || fill_lanes!(o, f, x),
         )
     };
     if x.len() < PAR_MIN_ELEMS {
@@ -41,11 +68,7 @@ pub fn zip_map(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync + Send) 
     let kernel = |o: &mut [f32], a: &[f32], b: &[f32]| {
         Arch::new().dispatch(
             #[inline(always)]
-            || {
-                for ((o, &x), &y) in o.iter_mut().zip(a).zip(b) {
-                    *o = f(x, y);
-                }
-            },
+            || fill_lanes!(o, f, a, b),
         )
     };
     if a.len() < PAR_MIN_ELEMS {
@@ -72,11 +95,7 @@ pub fn zip3_map(
     let kernel = |o: &mut [f32], a: &[f32], b: &[f32], c: &[f32]| {
         Arch::new().dispatch(
             #[inline(always)]
-            || {
-                for (((o, &x), &y), &z) in o.iter_mut().zip(a).zip(b).zip(c) {
-                    *o = f(x, y, z);
-                }
-            },
+            || fill_lanes!(o, f, a, b, c),
         )
     };
     if a.len() < PAR_MIN_ELEMS {
@@ -161,25 +180,16 @@ where
             #[inline(always)]
             || match (ia, ib) {
                 (1, 1) => {
-                    for ((o, &x), &y) in o
-                        .iter_mut()
-                        .zip(&ad[oa..oa + inner])
-                        .zip(&bd[ob..ob + inner])
-                    {
-                        *o = f(x, y);
-                    }
+                    let (x, y) = (&ad[oa..oa + inner], &bd[ob..ob + inner]);
+                    fill_lanes!(o, f, x, y)
                 }
                 (1, 0) => {
-                    let y = bd[ob];
-                    for (o, &x) in o.iter_mut().zip(&ad[oa..oa + inner]) {
-                        *o = f(x, y);
-                    }
+                    let (x, s) = (&ad[oa..oa + inner], bd[ob]);
+                    fill_lanes!(o, |x| f(x, s), x)
                 }
                 (0, 1) => {
-                    let x = ad[oa];
-                    for (o, &y) in o.iter_mut().zip(&bd[ob..ob + inner]) {
-                        *o = f(x, y);
-                    }
+                    let (s, y) = (ad[oa], &bd[ob..ob + inner]);
+                    fill_lanes!(o, |y| f(s, y), y)
                 }
                 _ => {
                     for (j, o) in o.iter_mut().enumerate() {
