@@ -136,5 +136,17 @@ class Model(Trainer, Layer):
 
         print_summary(self, line_length=line_length, print_fn=print_fn, show_trainable=show_trainable)
 
+    def export(self, filepath, format="tf_saved_model", verbose=True, input_signature=None, **kwargs):
+        """Exports the model for inference in another runtime: ember writes ``format="onnx"``
+        (see ``ember.export.export_onnx``); the TensorFlow formats need TensorFlow."""
+        if format != "onnx":
+            raise ValueError(
+                f"Model.export: format='{format}' is not supported by ember, which exports format='onnx' only "
+                f"(the TensorFlow SavedModel formats need Keras with the TensorFlow backend)"
+            )
+        from ember.export import export_onnx
+
+        return export_onnx(self, filepath, verbose=verbose, input_signature=input_signature, **kwargs)
+
     def count_params(self):
         return int(sum(int(np.prod(w.shape)) for w in self.weights))
