@@ -180,3 +180,15 @@ def test_conv_transpose(tmp_path, kwargs):
     check(seq((5, 6, 3), L.Conv2DTranspose(4, activation="relu", **kwargs), L.Flatten(), L.Dense(2)), tmp_path,
           (5, 6, 3))
     check(seq((7, 3), L.Conv1DTranspose(2, **kwargs), L.Flatten(), L.Dense(2)), tmp_path, (7, 3))
+
+
+def test_cropping_and_upsampling(tmp_path):
+    check(seq((6, 7, 2), L.Cropping2D(((1, 0), (2, 1))), L.UpSampling2D((2, 3)), L.Conv2D(2, 3), L.Flatten()),
+          tmp_path, (6, 7, 2))
+    check(seq((9, 2), L.Cropping1D((2, 1)), L.UpSampling1D(3), L.Flatten()), tmp_path, (9, 2))
+
+
+def test_bilinear_upsampling_is_refused_by_name(tmp_path):
+    model = seq((4, 4, 1), L.UpSampling2D(interpolation="bilinear", name="up"))
+    with pytest.raises(ValueError, match="'up'.*bilinear"):
+        model.export(str(tmp_path / "m.onnx"), format="onnx")

@@ -236,6 +236,22 @@ def _convert(b, layer, xs, in_shapes):
         pads = [[0, 0]] * 2 + [list(p) for p in layer._pads]
         onnx_pads = [p[0] for p in pads] + [p[1] for p in pads]
         return _channels_first(b, x, rank, layer, lambda v: b.op("Pad", [v, b.ints(onnx_pads)], mode="constant"))
+    if t in ("Cropping1D", "Cropping2D", "Cropping3D"):
+        rank = len(layer._crops)
+        starts = [int(c[0]) for c in layer._crops]
+        ends = [-int(c[1]) if c[1] else np.iinfo(np.int64).max for c in layer._crops]
+        axes = list(range(2, rank + 2))
+        return _channels_first(b, x, rank, layer,
+                               lambda v: b.op("Slice", [v, b.ints(starts), b.ints(ends), b.ints(axes)]))
+    if t in ("UpSampling1D", "UpSampling2D", "UpSampling3D"):
+        if getattr(layer, "interpolation", "nearest") != "nearest":
+            raise ValueError(f"ONNX export: {t} layer '{layer.name}' with interpolation='{layer.interpolation}' "
+                             f"is not supported (only 'nearest')")
+        rank = len(layer._factors)
+        scales = b.const([1.0, 1.0] + [float(f) for f in layer._factors], "scales")
+        return _channels_first(b, x, rank, layer, lambda v: b.op(
+            "Resize", [v, "", scales], mode="nearest", coordinate_transformation_mode="asymmetric",
+            nearest_mode="floor"))
     if t == "Rescaling":
         return b.op("Add", [b.op("Mul", [x, b.const(layer.scale)]), b.const(layer.offset)])
     if t in ("Conv1D", "Conv2D", "Conv3D"):
