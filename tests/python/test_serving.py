@@ -187,6 +187,14 @@ def test_multi_input_missing_and_unknown_inputs(multi_server):
     assert r.status_code == 415 and "takes 2 inputs" in r.json()["error"]
 
 
+def test_non_finite_values_pass_through_as_nan(mlp_server):
+    _, url = mlp_server
+    r = httpx.post(url + "/predict", content=b'{"inputs": [[NaN, 0, 0, 0, 0, 0]]}',
+                   headers={"Content-Type": "application/json"})
+    assert r.status_code == 200, r.text
+    assert np.isnan(np.asarray(json.loads(r.text)["outputs"], np.float32)).all()
+
+
 def test_get_on_predict_is_405(mlp_server):
     assert httpx.get(mlp_server[1] + "/predict").status_code == 405
 

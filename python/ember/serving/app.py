@@ -173,11 +173,21 @@ def create_app(model, max_body_bytes=64 * 1024 * 1024, max_batch_size=4096, batc
             raise RequestError(400, "the body is empty")
         return b"".join(chunks)
 
+    def parse(ctype, body):
+        return spec.check(spec.from_npy(body) if ctype == NPY else spec.from_json(body), max_batch_size)
+
     def run(arrays):
         out = model.predict(arrays if len(arrays) > 1 else arrays[0], batch_size=batch_size, verbose=0)
         outs = [out[k] for k in spec.output_names] if isinstance(out, dict) else (
             list(out) if isinstance(out, (list, tuple)) else [out])
         return [np.asarray(o) for o in outs]
+
+    class _JSON(JSONResponse):
+        """JSON that writes non-finite outputs as NaN / Infinity (as Python's json does)
+        rather than failing."""
+
+        def render(self, content):
+            return json.dumps(content, allow_nan=True, separators=(",", ":")).encode("utf-8")
 
     async def predict(request):
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -185,8 +195,7 @@ def create_app(model, max_body_bytes=64 * 1024 * 1024, max_batch_size=4096, batc
             if ctype not in ("application/json", NPY, ""):
                 raise RequestError(415, f"unsupported Content-Type '{ctype}'; send application/json or {NPY}")
             body = await read_body(request)
-            arrays = spec.from_npy(body) if ctype == NPY else spec.from_json(body)
-            arrays = spec.check(arrays, max_batch_size)
+            arrays = await run_in_threadpool(parse, ctype, body)
         except RequestError as e:
             return error(e.status, e.message)
         try:
@@ -201,8 +210,8 @@ def create_app(model, max_body_bytes=64 * 1024 * 1024, max_batch_size=4096, batc
             np.savez(buf, **dict(zip(spec.output_names, outs)))
             return Response(buf.getvalue(), media_type=NPZ)
         if len(outs) == 1:
-            return JSONResponse({"outputs": outs[0].tolist()})
-        return JSONResponse({"outputs": {n: o.tolist() for n, o in zip(spec.output_names, outs)}})
+            return _JSON({"outputs": outs[0].tolist()})
+        return _JSON({"outputs": {n: o.tolist() for n, o in zip(spec.output_names, outs)}})
 
     async def health(request):
         return JSONResponse({"status": "ok"})
