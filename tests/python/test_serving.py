@@ -228,6 +228,34 @@ def test_50_concurrent_clients_all_answered_correctly(mlp_server):
         np.testing.assert_allclose(got, wants[i], rtol=1e-6, atol=1e-7)
 
 
+def test_health_answers_while_a_long_predict_runs():
+    """predict runs in a thread pool with the GIL released: the server keeps answering."""
+    model = ember.Sequential([ember.Input(shape=(512,)), ember.layers.Dense(1024, activation="relu"),
+                              ember.layers.Dense(1024, activation="relu"), ember.layers.Dense(10)])
+    server = Server(create_app(model, batch_size=8192, max_batch_size=8192))
+    try:
+        buf = io.BytesIO()
+        np.save(buf, np.random.default_rng(0).random((8192, 512), dtype=np.float32))
+        finished = {}
+
+        def long_predict():
+            r = httpx.post(server.url + "/predict", content=buf.getvalue(), headers={"Content-Type": NPY},
+                           timeout=120)
+            finished["predict"] = (time.time(), r.status_code)
+
+        t = threading.Thread(target=long_predict)
+        start = time.time()
+        t.start()
+        time.sleep(0.3)
+        r = httpx.get(server.url + "/health", timeout=30)
+        finished["health"] = time.time()
+        t.join(120)
+        assert r.status_code == 200 and finished["predict"][1] == 200
+        assert finished["health"] < finished["predict"][0], (finished, start)
+    finally:
+        server.stop()
+
+
 def test_create_app_refuses_a_subclassed_model():
     class Sub(ember.Model):
         def call(self, x):
