@@ -60,18 +60,20 @@ class Trainer:
         if self._compiled_trainable is None:
             layers = _all_layers(self)
             self._compiled_trainable = ([(layer, layer._trainable) for layer in layers],
-                                        {id(w) for w in self.trainable_weights})
+                                        {id(w) for w in self.trainable_weights}, {id(w) for w in self.weights})
 
     @contextlib.contextmanager
     def _as_compiled(self):
         """Runs training with the ``trainable`` flags recorded at compile (frozen weights and
         BatchNormalization's inference mode), restoring the current flags afterwards."""
         self._snapshot_trainable()
-        layer_flags, trainable_ids = self._compiled_trainable
+        layer_flags, trainable_ids, known = self._compiled_trainable
         weights = self.weights
         now = [(layer, layer._trainable) for layer, _ in layer_flags], [(w, w.trainable) for w in weights]
         try:
-            _set_flags(layer_flags, [(w, id(w) in trainable_ids) for w in weights])
+            # weights created after compile (layers added since) keep their own flags
+            flags = [(w, id(w) in trainable_ids if id(w) in known else w.trainable) for w in weights]
+            _set_flags(layer_flags, flags)
             yield
         finally:
             _set_flags(*now)
