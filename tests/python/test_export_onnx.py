@@ -61,6 +61,24 @@ def test_elementwise_and_normalization_layers(tmp_path, layer):
     check(model, tmp_path, (4, 6))
 
 
+def test_preprocessing_normalization_layers(tmp_path):
+    data = np.random.default_rng(3).standard_normal((50, 4, 6)).astype("float32") * 2 + 1
+    adapted = L.Normalization()
+    adapted.adapt(data)
+    check(seq((4, 6), adapted, L.Normalization(mean=0.5, variance=4.0, invert=True), L.UnitNormalization(),
+              L.Normalization(axis=(1, 2), mean=np.ones((4, 6)), variance=np.full((4, 6), 2.0)), L.Flatten()),
+          tmp_path, (4, 6))
+
+
+@pytest.mark.parametrize("axis", [-1, 1])
+def test_group_normalization(tmp_path, axis):
+    layer = L.GroupNormalization(groups=2, axis=axis)
+    model = seq((4, 5, 6), L.Conv2D(4, 1, data_format="channels_last" if axis == -1 else "channels_first"), layer,
+                L.Flatten())
+    layer.set_weights([np.linspace(0.5, 2, w.shape[0]).astype("float32") for w in layer.get_weights()])
+    check(model, tmp_path, (4, 5, 6))
+
+
 def test_reshaping_layers(tmp_path):
     model = seq((3, 4), L.Reshape((2, 6)), L.Permute((2, 1)), L.Flatten(), L.RepeatVector(2), L.Flatten(),
                 L.Dense(3))

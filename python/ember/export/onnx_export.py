@@ -252,6 +252,15 @@ def _convert(b, layer, xs, in_shapes):
         return _channels_first(b, x, rank, layer, lambda v: b.op(
             "Resize", [v, "", scales], mode="nearest", coordinate_transformation_mode="asymmetric",
             nearest_mode="floor"))
+    if t == "GroupNormalization":
+        return _group_norm(b, x, layer, len(in_shapes[0]), in_shapes[0])
+    if t == "Normalization":
+        return _normalization(b, x, layer)
+    if t == "UnitNormalization":
+        rank = len(in_shapes[0])
+        axes = sorted(int(a) % rank for a in (layer.axis if isinstance(layer.axis, list) else [layer.axis]))
+        sq = b.op("ReduceSum", [b.op("Mul", [x, x]), b.ints(axes)], keepdims=1)
+        return b.op("Mul", [x, b.op("Reciprocal", [b.op("Sqrt", [b.op("Max", [sq, b.const(1e-12)])])])])
     if t == "Rescaling":
         return b.op("Add", [b.op("Mul", [x, b.const(layer.scale)]), b.const(layer.offset)])
     if t in ("Conv1D", "Conv2D", "Conv3D"):
@@ -328,6 +337,44 @@ def _batch_norm(b, x, layer, rank):
         shift = shift + _w(layer.beta)
     out = b.op("Mul", [x, b.const(_param_shape(rank, [axis], scale), "bn_scale")])
     return b.op("Add", [out, b.const(_param_shape(rank, [axis], shift), "bn_shift")])
+
+
+def _group_norm(b, x, layer, rank, shape):
+    """Groups of channels normalized over their channels and all non-batch axes."""
+    axis = layer.axis % rank
+    channels, g = shape[axis], layer.groups
+    if axis == rank - 1:
+        grouped, axes = [0, -1, g, channels // g], [1, 3]
+    elif axis == 1:
+        grouped, axes = [0, g, -1], [2]
+    else:
+        raise ValueError(f"ONNX export: GroupNormalization layer '{layer.name}' on axis {layer.axis} is not "
+                         f"supported (only the first or last non-batch axis)")
+    y = b.op("Reshape", [x, b.ints(grouped)])
+    centred = b.op("Sub", [y, b.op("ReduceMean", [y, b.ints(axes)], keepdims=1)])
+    var = b.op("ReduceMean", [b.op("Mul", [centred, centred]), b.ints(axes)], keepdims=1)
+    y = b.op("Div", [centred, b.op("Sqrt", [b.op("Add", [var, b.const(float(layer.epsilon))])])])
+    out = b.op("Reshape", [y, b.op("Shape", [x])])
+    if layer.gamma is not None:
+        out = b.op("Mul", [out, b.const(_param_shape(rank, [axis], _w(layer.gamma)), "gamma")])
+    if layer.beta is not None:
+        out = b.op("Add", [out, b.const(_param_shape(rank, [axis], _w(layer.beta)), "beta")])
+    return out
+
+
+def _normalization(b, x, layer):
+    """Keras's Normalization: ``(x - mean) / max(sqrt(variance), epsilon)``, or the inverse."""
+    from ember.backend import epsilon
+
+    if layer.input_mean is None:
+        mean = _w(layer.adapt_mean).reshape(layer._broadcast_shape)
+        var = _w(layer.adapt_variance).reshape(layer._broadcast_shape)
+    else:
+        mean, var = layer._broadcast(layer.input_mean), layer._broadcast(layer.input_variance)
+    std = np.maximum(np.sqrt(var), np.float32(epsilon()))
+    if layer.invert:
+        return b.op("Add", [b.op("Mul", [x, b.const(std, "std")]), b.const(mean, "mean")])
+    return b.op("Div", [b.op("Sub", [x, b.const(mean, "mean")]), b.const(std, "std")])
 
 
 def _layer_norm(b, x, layer, rank):
