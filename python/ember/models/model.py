@@ -115,6 +115,18 @@ class Model(Trainer, Layer):
         shapes = [t.shape for t in self.outputs]
         return shapes[0] if len(shapes) == 1 else shapes
 
+    def export(self, filepath, format="tf_saved_model", verbose=True, input_signature=None, **kwargs):
+        """Exports the model for inference in another runtime: ember writes ``format="onnx"``
+        (see ``ember.export.export_onnx``); the TensorFlow formats need TensorFlow."""
+        if format != "onnx":
+            raise ValueError(
+                f"Model.export: format='{format}' is not supported by ember, which exports format='onnx' only "
+                f"(the TensorFlow SavedModel formats need Keras with the TensorFlow backend)"
+            )
+        from ember.export import export_onnx
+
+        return export_onnx(self, filepath, verbose=verbose, input_signature=input_signature, **kwargs)
+
     def get_layer(self, name=None, index=None):
         """A layer by name or by index in ``model.layers``."""
         if index is not None:
@@ -135,18 +147,6 @@ class Model(Trainer, Layer):
         from ember.models.summary import print_summary
 
         print_summary(self, line_length=line_length, print_fn=print_fn, show_trainable=show_trainable)
-
-    def export(self, filepath, format="tf_saved_model", verbose=True, input_signature=None, **kwargs):
-        """Exports the model for inference in another runtime: ember writes ``format="onnx"``
-        (see ``ember.export.export_onnx``); the TensorFlow formats need TensorFlow."""
-        if format != "onnx":
-            raise ValueError(
-                f"Model.export: format='{format}' is not supported by ember, which exports format='onnx' only "
-                f"(the TensorFlow SavedModel formats need Keras with the TensorFlow backend)"
-            )
-        from ember.export import export_onnx
-
-        return export_onnx(self, filepath, verbose=verbose, input_signature=input_signature, **kwargs)
 
     def count_params(self):
         return int(sum(int(np.prod(w.shape)) for w in self.weights))
