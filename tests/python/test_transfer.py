@@ -172,3 +172,13 @@ def test_transfer_learning_example_beats_training_from_scratch():
     assert acc["head"] >= 0.88
     assert acc["fine_tuned"] >= 0.88
     assert acc["fine_tuned"] >= acc["scratch"] + 0.05
+
+
+def test_a_fully_frozen_model_fits_with_a_warning_and_keeps_its_weights():
+    base, head, model = make()
+    model.trainable = False
+    compile(model, "graph")
+    before = snapshot(model)
+    with pytest.warns(UserWarning, match="does not have any trainable weights"):
+        model.fit(X, Y, epochs=1, verbose=0)
+    assert not any(changed(before, model))

@@ -6,6 +6,7 @@ released (the graph driver); otherwise each batch goes through ``train_step`` he
 ``GradientTape`` (the eager driver).
 """
 import contextlib
+import warnings
 
 import numpy as np
 
@@ -165,6 +166,9 @@ class Trainer:
             return False
         if not self._runs_its_graph():
             return False
+        self._snapshot_trainable()
+        if not self._compiled_trainable[1]:
+            return False  # nothing to train: the eager step runs the model and warns, as Keras does
         if any(lo is not None and getattr(lo, "_native", None) is None for lo in self._losses_resolved):
             return False
         if any(getattr(m, "_native", None) is None for m in self._compile_metrics):
@@ -255,8 +259,11 @@ class Trainer:
             y_pred = self(x, training=True)
             loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight)
         weights = self.trainable_weights
-        grads = tape.gradient(loss, weights)
-        self.optimizer.apply(grads, weights)
+        if weights:
+            grads = tape.gradient(loss, weights)
+            self.optimizer.apply(grads, weights)
+        else:
+            warnings.warn("The model does not have any trainable weights.", stacklevel=2)
         return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
     def test_step(self, data):
