@@ -210,3 +210,9 @@ def test_bilinear_upsampling_is_refused_by_name(tmp_path):
     model = seq((4, 4, 1), L.UpSampling2D(interpolation="bilinear", name="up"))
     with pytest.raises(ValueError, match="'up'.*bilinear"):
         model.export(str(tmp_path / "m.onnx"), format="onnx")
+
+
+def test_custom_activation_is_refused_by_layer_name(tmp_path):
+    model = seq((4,), L.Dense(3, activation=lambda x: x * 2, name="custom_dense"))
+    with pytest.raises(ValueError, match="'custom_dense' has a custom activation"):
+        model.export(str(tmp_path / "m.onnx"), format="onnx")

@@ -228,6 +228,27 @@ def test_50_concurrent_clients_all_answered_correctly(mlp_server):
         np.testing.assert_allclose(got, wants[i], rtol=1e-6, atol=1e-7)
 
 
+def test_npy_request_to_a_multi_output_model_answers_npz():
+    inp = ember.Input(shape=(3,))
+    h = ember.layers.Dense(4, activation="relu")(inp)
+    model = ember.Model(inp, {"a": ember.layers.Dense(2)(h), "b": ember.layers.Dense(1)(h)})
+    server = Server(create_app(model))
+    try:
+        data = x(6, seed=11, shape=(3,))
+        buf = io.BytesIO()
+        np.save(buf, data)
+        r = httpx.post(server.url + "/predict", content=buf.getvalue(), headers={"Content-Type": NPY})
+        assert r.status_code == 200 and r.headers["content-type"] == "application/x-npz"
+        got, want = np.load(io.BytesIO(r.content)), model.predict(data, verbose=0)
+        assert sorted(got.files) == ["a", "b"]
+        for k in ("a", "b"):
+            np.testing.assert_array_equal(got[k], want[k])
+        out = httpx.post(server.url + "/predict", json={"inputs": data.tolist()}).json()["outputs"]
+        np.testing.assert_allclose(np.asarray(out["b"], np.float32), want["b"], rtol=1e-6, atol=1e-7)
+    finally:
+        server.stop()
+
+
 def test_health_answers_while_a_long_predict_runs():
     """predict runs in a thread pool with the GIL released: the server keeps answering."""
     model = ember.Sequential([ember.Input(shape=(512,)), ember.layers.Dense(1024, activation="relu"),
