@@ -228,6 +228,21 @@ def test_50_concurrent_clients_all_answered_correctly(mlp_server):
         np.testing.assert_allclose(got, wants[i], rtol=1e-6, atol=1e-7)
 
 
+def test_model_with_a_dict_of_inputs():
+    inputs = {"x": ember.Input(shape=(2,), name="x"), "y": ember.Input(shape=(3,), name="y")}
+    out = ember.layers.Dense(1)(ember.layers.Concatenate()([inputs["x"], inputs["y"]]))
+    model = ember.Model(inputs, out)
+    server = Server(create_app(model))
+    try:
+        feed = {"x": x(3, 1, (2,)), "y": x(3, 2, (3,))}
+        r = httpx.post(server.url + "/predict", json={"inputs": {k: v.tolist() for k, v in feed.items()}})
+        assert r.status_code == 200, r.text
+        np.testing.assert_allclose(np.asarray(r.json()["outputs"], np.float32), model.predict(feed, verbose=0),
+                                   rtol=1e-6, atol=1e-7)
+    finally:
+        server.stop()
+
+
 def test_npy_request_to_a_multi_output_model_answers_npz():
     inp = ember.Input(shape=(3,))
     h = ember.layers.Dense(4, activation="relu")(inp)

@@ -62,6 +62,10 @@ class ModelSpec:
             "outputs": [entry(*o) for o in self.outputs],
         }
 
+    def feed(self, arrays):
+        """``model.predict``'s x: the array, or a dict of arrays by input name."""
+        return arrays[0] if len(arrays) == 1 else dict(zip(self.input_names, arrays))
+
     def check(self, arrays, max_batch_size):
         """The input arrays in the model's order, cast to its dtypes, or a RequestError."""
         out, batch = [], None
@@ -154,7 +158,7 @@ def create_app(model, max_body_bytes=64 * 1024 * 1024, max_batch_size=4096, batc
     spec = ModelSpec(model)
     if all(d is not None for _, s, _ in spec.inputs for d in s[1:]):
         # builds the compiled graph once, before requests race to do it
-        model.predict([np.zeros((1,) + s[1:], dtype=d) for _, s, d in spec.inputs], verbose=0)
+        model.predict(spec.feed([np.zeros((1,) + s[1:], dtype=d) for _, s, d in spec.inputs]), verbose=0)
 
     def error(status, message):
         return JSONResponse({"error": message}, status_code=status)
@@ -177,7 +181,7 @@ def create_app(model, max_body_bytes=64 * 1024 * 1024, max_batch_size=4096, batc
         return spec.check(spec.from_npy(body) if ctype == NPY else spec.from_json(body), max_batch_size)
 
     def run(arrays):
-        out = model.predict(arrays if len(arrays) > 1 else arrays[0], batch_size=batch_size, verbose=0)
+        out = model.predict(spec.feed(arrays), batch_size=batch_size, verbose=0)
         outs = [out[k] for k in spec.output_names] if isinstance(out, dict) else (
             list(out) if isinstance(out, (list, tuple)) else [out])
         return [np.asarray(o) for o in outs]
