@@ -1,4 +1,5 @@
-"""The ``ember`` command: ``ember demo`` trains a classifier on the bundled digits."""
+"""The ``ember`` command: ``ember demo`` trains a classifier on the bundled digits;
+``ember serve m.keras`` serves a saved model over HTTP."""
 import argparse
 import sys
 import time
@@ -36,6 +37,14 @@ def demo(epochs=40, batch_size=32, seed=1, verbose="auto"):
     return accuracy
 
 
+def serve(path, host="127.0.0.1", port=8000):
+    """Loads the model saved at ``path`` and serves it (see ``ember.serving``)."""
+    from ember.saving import load_model
+    from ember.serving import serve as run
+
+    run(load_model(path), host=host, port=port)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="ember", description="ember: deep learning with the Keras 3 API")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
@@ -44,6 +53,10 @@ def main(argv=None):
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--seed", type=int, default=1)
+    p = sub.add_parser("serve", help="serve a saved model over HTTP (POST /predict, GET /health, GET /metadata)")
+    p.add_argument("model", help="the model file (.keras)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
     if args.version:
         import ember
@@ -52,6 +65,9 @@ def main(argv=None):
         return 0
     if args.command == "demo":
         demo(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed)
+        return 0
+    if args.command == "serve":
+        serve(args.model, host=args.host, port=args.port)
         return 0
     parser.print_help()
     return 2

@@ -115,6 +115,18 @@ class Model(Trainer, Layer):
         shapes = [t.shape for t in self.outputs]
         return shapes[0] if len(shapes) == 1 else shapes
 
+    def export(self, filepath, format="tf_saved_model", verbose=True, input_signature=None, **kwargs):
+        """Exports the model for inference in another runtime: ember writes ``format="onnx"``
+        (see ``ember.export.export_onnx``); the TensorFlow formats need TensorFlow."""
+        if format != "onnx":
+            raise ValueError(
+                f"Model.export: format='{format}' is not supported by ember, which exports format='onnx' only "
+                f"(the TensorFlow SavedModel formats need Keras with the TensorFlow backend)"
+            )
+        from ember.export import export_onnx
+
+        return export_onnx(self, filepath, verbose=verbose, input_signature=input_signature, **kwargs)
+
     def get_layer(self, name=None, index=None):
         """A layer by name or by index in ``model.layers``."""
         if index is not None:

@@ -5,6 +5,9 @@ built in (and ``train_step`` is not overridden), whole epochs run in the core wi
 released (the graph driver); otherwise each batch goes through ``train_step`` here, with
 ``GradientTape`` (the eager driver).
 """
+import contextlib
+import warnings
+
 import numpy as np
 
 from ember import _native
@@ -25,6 +28,7 @@ class Trainer:
         self._loss_tracker = None
         self._compile_metrics = []
         self._output_loss_trackers = []
+        self._compiled_trainable = None
 
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
@@ -46,8 +50,34 @@ class Trainer:
         self._native_trainer = None
         self.compiled = True
         self._L, self._M = L, M
+        self._compiled_trainable = None
         if self.built:
             self._resolve_compile()
+            self._snapshot_trainable()
+
+    def _snapshot_trainable(self):
+        """Records which layers and weights are trainable now: as in Keras, ``compile`` fixes
+        them, and a later change to ``trainable`` takes effect at the next ``compile``."""
+        if self._compiled_trainable is None:
+            layers = _all_layers(self)
+            self._compiled_trainable = ([(layer, layer._trainable) for layer in layers],
+                                        {id(w) for w in self.trainable_weights}, {id(w) for w in self.weights})
+
+    @contextlib.contextmanager
+    def _as_compiled(self):
+        """Runs training with the ``trainable`` flags recorded at compile (frozen weights and
+        BatchNormalization's inference mode), restoring the current flags afterwards."""
+        self._snapshot_trainable()
+        layer_flags, trainable_ids, known = self._compiled_trainable
+        weights = self.weights
+        now = [(layer, layer._trainable) for layer, _ in layer_flags], [(w, w.trainable) for w in weights]
+        try:
+            # weights created after compile (layers added since) keep their own flags
+            flags = [(w, id(w) in trainable_ids if id(w) in known else w.trainable) for w in weights]
+            _set_flags(layer_flags, flags)
+            yield
+        finally:
+            _set_flags(*now)
 
     def _output_names(self):
         graph = getattr(self, "_graph", None)
@@ -136,6 +166,9 @@ class Trainer:
             return False
         if not self._runs_its_graph():
             return False
+        self._snapshot_trainable()
+        if not self._compiled_trainable[1]:
+            return False  # nothing to train: the eager step runs the model and warns, as Keras does
         if any(lo is not None and getattr(lo, "_native", None) is None for lo in self._losses_resolved):
             return False
         if any(getattr(m, "_native", None) is None for m in self._compile_metrics):
@@ -226,8 +259,11 @@ class Trainer:
             y_pred = self(x, training=True)
             loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight)
         weights = self.trainable_weights
-        grads = tape.gradient(loss, weights)
-        self.optimizer.apply(grads, weights)
+        if weights:
+            grads = tape.gradient(loss, weights)
+            self.optimizer.apply(grads, weights)
+        else:
+            warnings.warn("The model does not have any trainable weights.", stacklevel=2)
         return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
     def test_step(self, data):
@@ -345,10 +381,11 @@ class Trainer:
         logs = {}
         for epoch in range(initial_epoch, epochs):
             cbs.on_epoch_begin(epoch)
-            if use_graph:
-                logs = self._graph_epoch(tx, ty, tsw, batch_size, shuffle, steps_per_epoch, cbs)
-            else:
-                logs = self._eager_epoch(xs, ys, sw, batch_size, shuffle, steps, cbs)
+            with self._as_compiled():
+                if use_graph:
+                    logs = self._graph_epoch(tx, ty, tsw, batch_size, shuffle, steps_per_epoch, cbs)
+                else:
+                    logs = self._eager_epoch(xs, ys, sw, batch_size, shuffle, steps, cbs)
             if val is not None and (epoch + 1) % validation_freq == 0:
                 val_logs = self.evaluate(val[0], val[1], sample_weight=val[2],
                                          batch_size=validation_batch_size or batch_size, steps=validation_steps,
@@ -476,13 +513,14 @@ class Trainer:
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         xs, ys, sw = self._prepare(x, y, sample_weight, class_weight, what="train_on_batch")
         self._require_compiled("train_on_batch")
-        if self._uses_graph_driver():
-            loss = self._trainer().train_on_batch(D.to_tensors(xs), D.to_tensors(ys),
-                                                  _native.Tensor(sw) if sw is not None else None)
-            logs = self._graph_logs(loss)
-        else:
-            data = (_single(xs), _single(ys)) + ((sw,) if sw is not None else ())
-            logs = {k: _scalar(v) for k, v in self.train_step(data).items()}
+        with self._as_compiled():
+            if self._uses_graph_driver():
+                loss = self._trainer().train_on_batch(D.to_tensors(xs), D.to_tensors(ys),
+                                                      _native.Tensor(sw) if sw is not None else None)
+                logs = self._graph_logs(loss)
+            else:
+                data = (_single(xs), _single(ys)) + ((sw,) if sw is not None else ())
+                logs = {k: _scalar(v) for k, v in self.train_step(data).items()}
         return logs if return_dict else _logs_values(self, logs)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
@@ -503,6 +541,30 @@ class Trainer:
 
     def predict_on_batch(self, x):
         return self.predict(x, batch_size=len(D.to_arrays(x)[0]), verbose=0)
+
+
+def _all_layers(layer):
+    """``layer`` and every layer nested in it, each once, parents first."""
+    out, seen, todo = [], set(), [layer]
+    while todo:
+        cur = todo.pop(0)
+        if id(cur) not in seen:
+            seen.add(id(cur))
+            out.append(cur)
+            todo += cur._tracked_layers()
+    return out
+
+
+def _set_flags(layer_flags, weight_flags):
+    """Sets layers' own ``trainable`` flags (and their cores' mode) and weights' flags,
+    without the propagation of the ``trainable`` setter."""
+    for layer, flag in layer_flags:
+        layer._trainable = flag
+        core = getattr(layer, "_core", None)
+        if core is not None:
+            _native.layer_set_trainable(core, flag)
+    for w, flag in weight_flags:
+        w.trainable = flag
 
 
 def _model_call():
