@@ -254,7 +254,8 @@ _LAMBDA_MSG = (
 _KERAS_ONLY_NEUTRAL = {
     "quantization_config": None, "sparse": False, "ragged": False, "optional": False, "input_axes": None,
     "output_axes": None, "lora_rank": None, "lora_alpha": None, "dora_rank": None, "dora_alpha": None,
-    "autocast": True, "synchronized": False, "shared_object_id": None,
+    "autocast": True, "synchronized": False, "shared_object_id": None, "renorm": False, "renorm_clipping": None,
+    "renorm_momentum": 0.99, "antialias": False,
 }
 
 
@@ -349,7 +350,10 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
     if not hasattr(cls, "from_config"):
         raise TypeError(f"Unable to reconstruct an instance of '{class_name}': it has no from_config()")
     with object_registration.CustomObjectScope(custom_objects), SafeModeScope(safe_mode):
-        inner = clean_config(cls, dict(inner)) if isinstance(inner, dict) else inner
+        if isinstance(inner, dict):
+            inner = clean_config(cls, dict(inner))
+            if not _is_model_class(cls):
+                inner = {k: _nested(v, custom_objects, safe_mode) for k, v in inner.items()}
         obj = _from_config(cls, inner, custom_objects)
         build_config = config.get("build_config")
         if build_config and not getattr(obj, "built", True):
@@ -360,6 +364,21 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
     return obj
 
 
+def _is_model_class(cls):
+    from ember.models import Model
+
+    return inspect.isclass(cls) and issubclass(cls, Model)
+
+
+def _nested(value, custom_objects, safe_mode):
+    """Serialized objects inside a config become objects (the constructors take them)."""
+    if isinstance(value, dict) and "class_name" in value and "config" in value:
+        if value["class_name"] in ("__keras_tensor__", "__tuple__"):
+            return value
+        return deserialize_keras_object(value, custom_objects, safe_mode)
+    return value
+
+
 def _from_config(cls, inner, custom_objects):
     params = inspect.signature(cls.from_config).parameters
     try:
@@ -367,9 +386,13 @@ def _from_config(cls, inner, custom_objects):
             return cls.from_config(inner, custom_objects=custom_objects)
         return cls.from_config(inner)
     except (TypeError, ValueError) as e:
-        raise type(e)(
+        if getattr(e, "_ember_wrapped", False) or isinstance(e, CouldNotLocateError) or "Could not locate" in str(e):
+            raise
+        err = type(e)(
             f"{cls.__name__}.from_config could not rebuild the object from its config: {e}. Config: {inner}"
-        ) from e
+        )
+        err._ember_wrapped = True
+        raise err from e
 
 
 def build_from_config(layer, build_config):
