@@ -351,12 +351,15 @@ def _read_optimizer(reader, optimizer, model, datasets):
     return optimizer_values_from_keras(optimizer, values)
 
 
-def save_weights_only(model, filepath):
+def save_weights_only(model, filepath, attrs=None):
+    """Writes a ``.weights.h5`` file atomically; ``attrs`` become attributes of its root."""
     h5py = _h5py()
 
     def write(tmp):
         with h5py.File(tmp, "w") as f:
             save_weights_to_h5(model, f)
+            for key, value in (attrs or {}).items():
+                f.attrs[key] = value
 
     atomic_write(filepath, write)
 
