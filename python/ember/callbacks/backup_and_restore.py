@@ -78,7 +78,9 @@ class BackupAndRestore(Callback):
         optimizer = self.model.optimizer
         if optimizer is not None and not optimizer.built and self.model.trainable_weights:
             optimizer.build(self.model.trainable_weights)
-        self.model.load_weights(weights_path)
+        from ember.saving import saving_lib
+
+        saving_lib.load_weights_only(self.model, weights_path)
         metadata = _read_metadata(weights_path)
         if metadata is None and os.path.exists(self._training_metadata_path):
             with open(self._training_metadata_path) as f:
