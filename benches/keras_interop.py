@@ -98,9 +98,31 @@ def compiled():
     return m, [x], y
 
 
+def optimizer_states(d):
+    """Every optimizer: ember trains, saves; Keras loads and takes one more step, as ember
+    does: the weights must agree (this checks the order of the saved slot variables)."""
+    failures = 0
+    x, y = rand(16, 6), rand(16, 3)
+    for name in sorted(ember.optimizers.ALL_OBJECTS_DICT):
+        m = ember.Sequential([ember.Input((6,)), L.Dense(8, activation="relu"), L.Dense(3)])
+        m.compile(ember.optimizers.get(name), "mse")
+        m.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+        path = os.path.join(d, f"opt_{name}.keras")
+        m.save(path)
+        k = keras.saving.load_model(path)
+        m.train_on_batch(x[:8], y[:8])
+        k.train_on_batch(x[:8], y[:8])
+        err = max(float(np.max(np.abs(a - np.asarray(b)))) for a, b in zip(m.get_weights(), k.get_weights()))
+        ok = err <= 1e-5
+        failures += not ok
+        print(f"{'ok  ' if ok else 'FAIL'} optimizer {name:<15} weights after one more step differ by {err:.2e}")
+    return failures
+
+
 def main():
     failures = 0
     with tempfile.TemporaryDirectory() as d:
+        failures += optimizer_states(d)
         for make in (dense, conv, conv1d_3d, normalization_reshaping, merging, nested, compiled):
             made = make()
             model, xs = made[0], made[1]

@@ -355,3 +355,19 @@ def test_object_config_roundtrip(cls):
     again = deserialize_keras_object(config)
     assert type(again) is cls
     assert json.loads(json.dumps(serialize_keras_object(again))) == config
+
+
+@ember.saving.register_keras_serializable(package="Tests")
+def scaled_tanh(x):
+    return ember.ops.tanh(x) * 2.0
+
+
+def test_registered_custom_activation(tmp_path):
+    inp = ember.Input((4,))
+    m = ember.Model(inp, L.Dense(3, activation=scaled_tanh)(inp))
+    assert m.layers[1].get_config()["activation"]["registered_name"] == "Tests>scaled_tanh"
+    m.save(tmp_path / "a.keras")
+    m2 = ember.saving.load_model(tmp_path / "a.keras")
+    assert m2.layers[1].activation is scaled_tanh
+    x, _ = _data(3, 4)
+    assert np.allclose(m.predict(x, verbose=0), m2.predict(x, verbose=0))

@@ -119,11 +119,16 @@ def _runs_graph(obj):
 
 
 def _children(obj):
-    """(attribute, child) pairs in Keras's order: child layers and lists/dicts of layers."""
+    """(attribute, child) pairs in Keras's order: child layers and lists/dicts of layers
+    (a layer whose Keras twin holds sub-layers ember does not define ``_saveable_children()``
+    returning those pairs)."""
     from ember.layers.layer import Layer
 
     if _runs_graph(obj):
         yield "layers", list(obj.layers)
+        return
+    if hasattr(obj, "_saveable_children"):  # a layer that lays out its sub-layers itself
+        yield from obj._saveable_children()
         return
     for attr in sorted(vars(obj), key=_name_key):
         if attr.startswith("__") or attr in _skipset():
@@ -138,7 +143,8 @@ def _children(obj):
 
 
 def own_variables(layer):
-    """The variables a layer saves itself: its own trainable then non-trainable ones."""
+    """The variables a layer saves itself: its own trainable then non-trainable ones (a
+    layer whose Keras twin orders them otherwise defines ``_saved_variables()``)."""
     if hasattr(layer, "_saved_variables"):
         return list(layer._saved_variables())
     return list(layer._trainable_variables) + list(layer._non_trainable_variables)
@@ -178,20 +184,26 @@ def _vars_path(path):
 
 
 # ---------------------------------------------------------------------------- optimizer order
-# Keras 3 creates these optimizers' first two slot kinds in one ``add_optimizer_variables``
-# call, which interleaves them per variable; ember keeps each kind in one block.
+# Keras 3 creates the first two slot kinds of these optimizers in one
+# ``add_optimizer_variables`` call, which interleaves them per variable
+# (kernel_momentum, kernel_velocity, bias_momentum, ...); ember may keep each kind in a block.
 _INTERLEAVED = {"Adam": 2, "AdamW": 2, "Nadam": 2, "Adamax": 2, "Ftrl": 2, "Adadelta": 2, "Lamb": 2}
 
 
 def _slot_layout(optimizer, count):
-    """(number of leading scalars, number of model variables, interleaved kinds)."""
+    """(number of leading scalars, number of model variables, kinds to interleave): the
+    last is 0 when ember's order already is Keras's."""
     names = [n for n, _ in optimizer._native.variables()]
     lead = 2 if len(names) > 1 and names[1] == "learning_rate" else 1
-    n = len(optimizer._native.built_variables())
+    built = [v.name for v in optimizer._native.built_variables()]
+    n = len(built)
     kinds = _INTERLEAVED.get(type(optimizer).__name__, 0)
-    if n == 0 or (count - lead) < kinds * n:
-        kinds = 0
-    return lead, n, kinds
+    if not kinds or n < 2 or count - lead < kinds * n or len(names) != count:
+        return lead, n, 0
+    first = names[lead]
+    kind = first[len(built[0]) + 1:] if first.startswith(built[0] + "_") else None
+    block_major = kind is not None and names[lead + 1] == f"{built[1]}_{kind}"
+    return lead, n, kinds if block_major else 0
 
 
 def optimizer_values_for_keras(optimizer, values):
@@ -422,7 +434,9 @@ def _read_entry(zf, filepath, name, limit):
 def _open_archive(filepath):
     filepath = os.fspath(filepath)
     if not os.path.exists(filepath):
-        raise ValueError(f"File not found: filepath={filepath}. Please ensure the file is an accessible `.keras` zip file.")
+        raise ValueError(
+            f"File not found: filepath={filepath}. Please ensure the file is an accessible `.keras` zip file."
+        )
     try:
         return zipfile.ZipFile(filepath, "r")
     except (zipfile.BadZipFile, OSError) as e:

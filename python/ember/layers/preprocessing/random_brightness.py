@@ -28,4 +28,5 @@ class RandomBrightness(RandomImageLayer):
         self.built = True
 
     def get_config(self):
-        return {**super().get_config(), "data_format": self.data_format, "factor": self._factor, "value_range": self.value_range, "seed": self.seed}
+        return {**super().get_config(), "data_format": self.data_format, "factor": self._factor,
+                "value_range": self.value_range, "seed": self.seed}
