@@ -371,3 +371,9 @@ def test_registered_custom_activation(tmp_path):
     assert m2.layers[1].activation is scaled_tanh
     x, _ = _data(3, 4)
     assert np.allclose(m.predict(x, verbose=0), m2.predict(x, verbose=0))
+
+
+def test_keras_class_ember_lacks_is_named(tmp_path):
+    cfg = {"module": "keras.layers", "class_name": "NoSuchKerasLayer", "config": {}, "registered_name": None}
+    with pytest.raises(TypeError, match="Keras built-in .* ember does not implement"):
+        deserialize_keras_object(cfg)

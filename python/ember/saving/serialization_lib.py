@@ -288,6 +288,11 @@ def retrieve_object(config, custom_objects=None, kind="class"):
         obj = builtin_object(module if module and str(module).startswith("keras") else None, name)
         if obj is not None:
             return obj
+        if module and str(module).startswith("keras") and kind == "class":
+            raise CouldNotLocateError(
+                f"Could not locate class '{name}': it is a Keras built-in ({module}) that ember does not implement "
+                f"yet. Full object config: {config}"
+            )
     raise _locate_error(kind, name, config)
 
 
