@@ -162,8 +162,8 @@ CHILD = textwrap.dedent("""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((96, 8)).astype("float32")
     y = (x @ rng.standard_normal((8, 3))).astype("float32")
-    m = ember.Sequential([ember.Input((8,)), L.Dense(16, activation="relu"), L.Dense(16, activation="tanh"),
-                          L.Dense(3)])
+    m = ember.Sequential([ember.Input((8,)), L.Dense(16, activation="relu"), L.Dropout(0.3),
+                          L.Dense(16, activation="tanh"), L.Dense(3)])
     m.compile(ember.optimizers.Adam(0.01), "mse")
 
     class Killer(ember.callbacks.Callback):
@@ -187,6 +187,8 @@ def _run(*args):
 
 
 def test_killed_training_resumes_to_identical_weights(tmp_path):
+    """Shuffled batches and an (unseeded) Dropout: the backup holds the random streams'
+    positions, so the resumed run draws what the uninterrupted one drew."""
     backup = tmp_path / "backup"
     reference = _run("-", tmp_path / "ref.npz", -1, -1)
     assert reference.returncode == 0, reference.stderr.decode()
