@@ -377,3 +377,17 @@ def test_keras_class_ember_lacks_is_named(tmp_path):
     cfg = {"module": "keras.layers", "class_name": "NoSuchKerasLayer", "config": {}, "registered_name": None}
     with pytest.raises(TypeError, match="Keras built-in .* ember does not implement"):
         deserialize_keras_object(cfg)
+
+
+def test_load_weights_skip_mismatch(tmp_path):
+    m = ember.Sequential([ember.Input((6,)), L.Dense(4, name="a"), L.Dense(3, name="b")])
+    m.save_weights(tmp_path / "w.weights.h5")
+    other = ember.Sequential([ember.Input((6,)), L.Dense(4), L.Dense(5)])
+    before = other.get_weights()
+    with pytest.raises(ValueError, match="layers/dense_1/vars/0"):
+        other.load_weights(tmp_path / "w.weights.h5")
+    assert _same(before, other.get_weights())  # nothing assigned when the file does not fit
+    with pytest.warns(UserWarning, match="Skipping loading weights for layer"):
+        other.load_weights(tmp_path / "w.weights.h5", skip_mismatch=True)
+    assert _same(m.get_weights()[:2], other.get_weights()[:2])
+    assert _same(before[2:], other.get_weights()[2:])

@@ -59,7 +59,8 @@ def load_weights(model, filepath, skip_mismatch=False, **kwargs):
             data = saving_lib._read_entry(zf, filepath, saving_lib.VARS_FILENAME, saving_lib.MAX_WEIGHTS_BYTES)
         h5py = saving_lib._h5py()
         with h5py.File(io.BytesIO(data), "r") as f:
-            saving_lib.load_weights_from_h5(model, f, f"{filepath}:{saving_lib.VARS_FILENAME}")
+            saving_lib.load_weights_from_h5(model, f, f"{filepath}:{saving_lib.VARS_FILENAME}",
+                                            skip_mismatch=skip_mismatch)
         return
     if not filepath.endswith(".weights.h5"):
         raise ValueError(

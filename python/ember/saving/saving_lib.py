@@ -299,28 +299,19 @@ class _Reader:
         return out
 
 
-def load_weights_from_h5(model, h5file, filename, load_optimizer=True):
-    """Loads every variable of ``model`` from an open h5 file written as Keras 3 does."""
+def load_weights_from_h5(model, h5file, filename, load_optimizer=True, skip_mismatch=False):
+    """Loads every variable of ``model`` from an open h5 file written as Keras 3 does.
+    Nothing is assigned unless the whole file checks out; with ``skip_mismatch`` a layer
+    whose weights do not match is skipped with a warning instead."""
     reader = _Reader(h5file, filename)
     assignments = []
     for path, layer in walk(model):
-        variables = own_variables(layer)
-        vpath = _vars_path(path)
-        datasets = reader.datasets(vpath)
-        if datasets is None:
-            if variables:
-                raise reader.error(vpath, f"missing: layer '{layer.name}' ({type(layer).__name__}) has "
-                                          f"{len(variables)} variable(s) but the file has no such group")
-            continue
-        if len(datasets) != len(variables):
-            raise reader.error(
-                vpath,
-                f"Layer '{layer.name}' expected {len(variables)} variables, but received {len(datasets)} "
-                f"variables during loading. Expected: {[v.name for v in variables]}",
-            )
-        for v, ds in zip(variables, datasets):
-            what = f"variable '{v.name}' of layer '{layer.name}'"
-            assignments.append((v, reader.read(ds, tuple(v.shape), _np_dtype(v), what)))
+        try:
+            assignments += _layer_assignments(reader, path, layer)
+        except ValueError as e:
+            if not skip_mismatch:
+                raise
+            warnings.warn(f"Skipping loading weights for layer '{layer.name}': {e}", stacklevel=3)
     optimizer_values = None
     optimizer = getattr(model, "optimizer", None)
     opt_datasets = reader.datasets("optimizer/vars")
@@ -328,7 +319,7 @@ def load_weights_from_h5(model, h5file, filename, load_optimizer=True):
         for ds in opt_datasets:
             reader.used.add(ds.name.lstrip("/"))
     extra = [d for d in reader.all_datasets() if d not in reader.used]
-    if extra:
+    if extra and not skip_mismatch:
         raise reader.error(extra[0], f"unexpected weight(s) that no variable of the model takes: {extra}")
     for v, value in assignments:
         v.assign(value)
@@ -336,6 +327,28 @@ def load_weights_from_h5(model, h5file, filename, load_optimizer=True):
         optimizer_values = _read_optimizer(reader, optimizer, model, opt_datasets)
         if optimizer_values is not None:
             optimizer._native.set_variables(optimizer_values)
+
+
+def _layer_assignments(reader, path, layer):
+    variables = own_variables(layer)
+    vpath = _vars_path(path)
+    datasets = reader.datasets(vpath)
+    if datasets is None:
+        if variables:
+            raise reader.error(vpath, f"missing: layer '{layer.name}' ({type(layer).__name__}) has "
+                                      f"{len(variables)} variable(s) but the file has no such group")
+        return []
+    if len(datasets) != len(variables):
+        raise reader.error(
+            vpath,
+            f"Layer '{layer.name}' expected {len(variables)} variables, but received {len(datasets)} "
+            f"variables during loading. Expected: {[v.name for v in variables]}",
+        )
+    out = []
+    for v, ds in zip(variables, datasets):
+        what = f"variable '{v.name}' of layer '{layer.name}'"
+        out.append((v, reader.read(ds, tuple(v.shape), _np_dtype(v), what)))
+    return out
 
 
 def _np_dtype(v):
@@ -384,7 +397,7 @@ def load_weights_only(model, filepath, skip_mismatch=False):
     except OSError as e:
         raise ValueError(f"{filepath}: not a readable HDF5 weights file ({e})") from None
     with f:
-        load_weights_from_h5(model, f, filepath)
+        load_weights_from_h5(model, f, filepath, skip_mismatch=skip_mismatch)
 
 
 # ---------------------------------------------------------------------------- the archive
