@@ -203,3 +203,11 @@ def test_killed_training_resumes_to_identical_weights(tmp_path):
     assert ref.files == res.files
     for k in ref.files:  # weights and optimizer state, bit for bit
         assert np.array_equal(ref[k], res[k]), k
+
+
+def test_random_state_roundtrip():
+    state = ember._native.random_get_state()
+    a = ember.random.uniform((5,)).numpy()
+    ember._native.random_set_state(state)
+    b = ember.random.uniform((5,)).numpy()
+    assert np.array_equal(a, b)

@@ -391,3 +391,20 @@ def test_load_weights_skip_mismatch(tmp_path):
         other.load_weights(tmp_path / "w.weights.h5", skip_mismatch=True)
     assert _same(m.get_weights()[:2], other.get_weights()[:2])
     assert _same(before[2:], other.get_weights()[2:])
+
+
+def test_schedule_optimizer_roundtrip(tmp_path):
+    x, y = _data(64)
+    schedule = ember.optimizers.schedules.ExponentialDecay(0.05, decay_steps=3, decay_rate=0.5)
+    m = _seq()
+    m.compile(ember.optimizers.Adam(schedule), "mse")
+    m.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0)
+    m.save(tmp_path / "s.keras")
+    with zipfile.ZipFile(tmp_path / "s.keras") as zf:
+        cfg = json.loads(zf.read("config.json"))["compile_config"]["optimizer"]["config"]["learning_rate"]
+    assert cfg["class_name"] == "ExponentialDecay" and cfg["config"]["decay_rate"] == 0.5
+    m2 = ember.saving.load_model(tmp_path / "s.keras")
+    assert isinstance(m2.optimizer._schedule, ember.optimizers.schedules.ExponentialDecay)
+    m.fit(x, y, epochs=2, batch_size=16, shuffle=False, verbose=0)
+    m2.fit(x, y, epochs=2, batch_size=16, shuffle=False, verbose=0)
+    assert _same(m.get_weights(), m2.get_weights())
