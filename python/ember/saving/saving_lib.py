@@ -108,7 +108,7 @@ def _skipset():
         names = set(vars(Layer(name="__skip")))
         names |= set(vars(Model(name="__skip_model")))
         names |= set(vars(Sequential(name="__skip_seq")))
-        names |= {"optimizer", "loss", "history", "_L", "_M", "_graph", "_stack", "_input_layer", "activation"}
+        names |= {"_L", "_M", "_graph", "_stack", "_input_layer"}
         _SKIP.append(names)
     return _SKIP[0]
 
