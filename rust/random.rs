@@ -13,6 +13,16 @@ pub fn set_seed(seed: u64) {
     STATE.store(seed ^ 0x853c_49e6_748f_ea9b, Ordering::SeqCst);
 }
 
+/// The position of the global sequence, to save it (`BackupAndRestore` resumes runs exactly).
+pub fn state() -> u64 {
+    STATE.load(Ordering::SeqCst)
+}
+
+/// Restores a position returned by `state`.
+pub fn set_state(state: u64) {
+    STATE.store(state, Ordering::SeqCst);
+}
+
 /// The next seed of the global sequence (splitmix64).
 pub fn next_seed() -> u64 {
     let mut z = STATE

@@ -18,6 +18,7 @@ from ember import (
     optimizers,
     random,
     regularizers,
+    saving,
     utils,
 )
 from ember._native import Tensor, Variable, no_grad
@@ -31,5 +32,5 @@ __version__ = "0.1.0"
 __all__ = [
     "GradientTape", "Input", "Model", "Sequential", "Tensor", "Variable", "activations", "backend",
     "callbacks", "config", "constraints", "convert_to_tensor", "datasets", "initializers", "layers",
-    "losses", "metrics", "models", "no_grad", "ops", "optimizers", "random", "regularizers", "utils",
+    "losses", "metrics", "models", "no_grad", "ops", "optimizers", "random", "regularizers", "saving", "utils",
 ]

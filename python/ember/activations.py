@@ -170,7 +170,13 @@ def serialize(activation):
     name = getattr(activation, "__name__", None)
     if name is None:
         raise ValueError(f"Unknown activation function '{activation}' cannot be serialized")
-    return name
+    if name in ALL_OBJECTS_DICT or name == "<lambda>":
+        return name
+    # a user function: Keras's form, so that loading finds it among the registered objects
+    from ember.saving.object_registration import get_registered_name
+
+    return {"module": getattr(activation, "__module__", None), "class_name": "function", "config": name,
+            "registered_name": get_registered_name(activation)}
 
 
 def deserialize(config, custom_objects=None):

@@ -10,3 +10,10 @@ def set_num_threads(n):
 
 def get_num_threads():
     return _native.get_num_threads()
+
+
+def enable_unsafe_deserialization():
+    """Lets loading deserialize Python lambdas (``keras.config.enable_unsafe_deserialization``)."""
+    from ember.saving import serialization_lib
+
+    serialization_lib.enable_unsafe_deserialization()

@@ -64,6 +64,7 @@ class Layer:
         if not self.built:
             self.build(input_shapes)
             self.built = True
+            self._build_input_shape = input_shapes
 
     def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, regularizer=None,
                    constraint=None, name=None, autocast=True):

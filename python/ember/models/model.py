@@ -150,3 +150,59 @@ class Model(Trainer, Layer):
 
     def count_params(self):
         return int(sum(int(np.prod(w.shape)) for w in self.weights))
+
+    # ------------------------------------------------------------------ saving
+    def save(self, filepath, overwrite=True, zipped=None, **kwargs):
+        """Saves the model to a ``.keras`` file (Keras 3's format)."""
+        from ember.saving import saving_api
+
+        saving_api.save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
+
+    def save_weights(self, filepath, overwrite=True, **kwargs):
+        """Saves the weights (and optimizer state) to a ``.weights.h5`` file."""
+        from ember.saving import saving_api
+
+        saving_api.save_weights(self, filepath, overwrite=overwrite, **kwargs)
+
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
+        """Loads weights from a ``.weights.h5`` (or ``.keras``) file."""
+        from ember.saving import saving_api
+
+        saving_api.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
+
+    def get_config(self):
+        if self._graph is not None and self._runs_its_graph():
+            from ember.saving.model_config import functional_config
+
+            return functional_config(self)
+        return Layer.get_config(self)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        if "layers" in config and "input_layers" in config:
+            from ember.saving.model_config import functional_from_config
+
+            return functional_from_config(cls, config, custom_objects)
+        return cls(**config)
+
+    def get_compile_config(self):
+        """The arguments of ``compile`` as a serialized dict (None when not compiled)."""
+        if not self.compiled:
+            return None
+        from ember.saving.serialization_lib import serialize_keras_object as ser
+
+        return {
+            "optimizer": ser(self.optimizer), "loss": ser(self.loss), "loss_weights": ser(self._loss_weights_arg),
+            "metrics": ser(self._metrics_arg), "weighted_metrics": ser(self._weighted_metrics_arg),
+            "run_eagerly": self.run_eagerly, "steps_per_execution": 1, "jit_compile": False,
+        }
+
+    def compile_from_config(self, config):
+        """Compiles the model from ``get_compile_config()``'s dict and builds the optimizer."""
+        from ember.saving.serialization_lib import deserialize_keras_object
+
+        config = deserialize_keras_object(config)
+        allowed = ("optimizer", "loss", "loss_weights", "metrics", "weighted_metrics", "run_eagerly")
+        self.compile(**{k: v for k, v in config.items() if k in allowed})
+        if self.built and self.trainable_weights:
+            self.optimizer.build(self.trainable_weights)

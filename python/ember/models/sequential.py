@@ -92,5 +92,12 @@ class Sequential(Model):
         return list(self._stack)
 
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable,
-                "layers": [{"class_name": type(la).__name__, "config": la.get_config()} for la in self._stack]}
+        from ember.saving.model_config import sequential_config
+
+        return sequential_config(self)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from ember.saving.model_config import sequential_from_config
+
+        return sequential_from_config(cls, config, custom_objects)

@@ -378,6 +378,7 @@ class Trainer:
             tx, ty = D.to_tensors(xs), D.to_tensors(ys)
             tsw = _native.Tensor(sw) if sw is not None else None
         cbs.on_train_begin()
+        initial_epoch = max(initial_epoch, self.__dict__.pop("_initial_epoch", 0))  # set by BackupAndRestore
         logs = {}
         for epoch in range(initial_epoch, epochs):
             cbs.on_epoch_begin(epoch)

@@ -2,7 +2,12 @@
 
 from ember import _native
 from ember.layers.native import check_seed
-from ember.layers.preprocessing.image_layer import RandomImageLayer, factor_range, value_range_pair
+from ember.layers.preprocessing.image_layer import (
+    RandomImageLayer,
+    factor_range,
+    standardize_data_format,
+    value_range_pair,
+)
 
 
 class RandomBrightness(RandomImageLayer):
@@ -10,7 +15,9 @@ class RandomBrightness(RandomImageLayer):
     ``[-f, f]``, within [-1, 1]), then clips to ``value_range = (low, high)``."""
 
     def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
+        data_format = kwargs.pop("data_format", None)
         super().__init__(**kwargs)
+        self.data_format = standardize_data_format("RandomBrightness", data_format)
         self._factor = list(factor_range("RandomBrightness", factor))
         value_range_pair("RandomBrightness", value_range)
         self.value_range = sorted(value_range)
@@ -21,4 +28,5 @@ class RandomBrightness(RandomImageLayer):
         self.built = True
 
     def get_config(self):
-        return {**super().get_config(), "factor": self._factor, "value_range": self.value_range, "seed": self.seed}
+        return {**super().get_config(), "data_format": self.data_format, "factor": self._factor,
+                "value_range": self.value_range, "seed": self.seed}
