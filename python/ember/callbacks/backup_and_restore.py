@@ -14,6 +14,7 @@ import shutil
 import numpy as np
 
 from ember import _native
+from ember.callbacks.batch_counter import BatchCounter
 from ember.callbacks.callback import Callback
 
 
@@ -50,8 +51,7 @@ class BackupAndRestore(Callback):
         self.save_freq = save_freq
         self.double_checkpoint = double_checkpoint
         self.delete_checkpoint = delete_checkpoint
-        self._batches_seen_since_last_saving = 0
-        self._last_batch_seen = 0
+        self._batches = BatchCounter(save_freq)
         self._current_epoch = 0
         self._weights_path = os.path.join(self.backup_dir, "latest.weights.h5")
         self._training_metadata_path = os.path.join(self.backup_dir, "training_metadata.json")
@@ -93,27 +93,13 @@ class BackupAndRestore(Callback):
     # ---------------------------------------------------------------- backup
     def on_epoch_end(self, epoch, logs=None):
         self._current_epoch = epoch + 1
-        self._last_batch_seen = 0
+        self._batches.last = None
         if self.save_freq == "epoch":
             self._save_model()
 
     def on_train_batch_end(self, batch, logs=None):
-        if self._should_save_on_batch(batch):
+        if self.save_freq != "epoch" and self._batches.due(batch):
             self._save_model()
-
-    def _should_save_on_batch(self, batch):
-        if self.save_freq == "epoch":
-            return False
-        if batch <= self._last_batch_seen:
-            add_batches = batch + 1
-        else:
-            add_batches = batch - self._last_batch_seen
-        self._batches_seen_since_last_saving += add_batches
-        self._last_batch_seen = batch
-        if self._batches_seen_since_last_saving >= self.save_freq:
-            self._batches_seen_since_last_saving = 0
-            return True
-        return False
 
     def _save_model(self):
         from ember.saving import saving_lib
@@ -124,7 +110,7 @@ class BackupAndRestore(Callback):
                              (self._training_metadata_path, self._prev_training_metadata_path)):
                 if os.path.exists(src):
                     saving_lib.atomic_write(dst, lambda tmp, src=src: shutil.copyfile(src, tmp))
-        metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
+        metadata = {"epoch": self._current_epoch, "batch": self._batches.last or 0}
         full = dict(metadata, rng=_rng_state())
         saving_lib.save_weights_only(self.model, self._weights_path,
                                      attrs={"ember_training_metadata": json.dumps(full)})

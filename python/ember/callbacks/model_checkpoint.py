@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 
+from ember.callbacks.batch_counter import BatchCounter
 from ember.callbacks.callback import Callback
 from ember.callbacks.early_stopping import monitor_op
 
@@ -25,8 +26,7 @@ class ModelCheckpoint(Callback):
         self.save_freq = save_freq
         self.monitor_op = monitor_op(monitor, mode, "ModelCheckpoint")
         self.best = initial_value_threshold
-        self._batches_seen_since_last_saving = 0
-        self._last_batch_seen = None
+        self._batches = BatchCounter(save_freq)
         self._current_epoch = 0
         if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int)):
             raise ValueError(f"Unrecognized save_freq: {save_freq}. Expected save_freq are 'epoch' or integer values")
@@ -45,26 +45,12 @@ class ModelCheckpoint(Callback):
         self._current_epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        if self._should_save_on_batch(batch):
+        if self.save_freq != "epoch" and self._batches.due(batch):
             self._save_model(self._current_epoch, batch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.save_freq == "epoch":
             self._save_model(epoch, None, logs)
-
-    def _should_save_on_batch(self, batch):
-        if self.save_freq == "epoch":
-            return False
-        if self._last_batch_seen is None or batch <= self._last_batch_seen:
-            add_batches = batch + 1
-        else:
-            add_batches = batch - self._last_batch_seen
-        self._batches_seen_since_last_saving += add_batches
-        self._last_batch_seen = batch
-        if self._batches_seen_since_last_saving >= self.save_freq:
-            self._batches_seen_since_last_saving = 0
-            return True
-        return False
 
     def _is_improvement(self, current, reference):
         return reference is None or bool(self.monitor_op(current, reference))
