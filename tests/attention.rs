@@ -103,7 +103,11 @@ fn run(layer: &dyn Layer, inputs: &[Tensor], masks: &[Option<Tensor>]) -> Vec<Te
 
 #[test]
 fn attention_dot_forward_with_masks_and_causal() {
-    let (q, v, k) = (data(&[2, 3, 4], 1), data(&[2, 5, 3], 2), data(&[2, 5, 4], 3));
+    let (q, v, k) = (
+        data(&[2, 3, 4], 1),
+        data(&[2, 5, 3], 2),
+        data(&[2, 5, 4], 3),
+    );
     let qm = [1., 1., 0., 1., 0., 1.];
     let vm = [1., 0., 1., 1., 0., 1., 1., 1., 1., 0.];
     let masks = [Some(t(&qm, &[2, 3])), Some(t(&vm, &[2, 5]))];
@@ -165,7 +169,13 @@ fn attention_concat_and_additive_forward() {
     )
     .unwrap();
     let out = run(&concat, &[q.clone(), v.clone()], &masks);
-    let f = |a: &[f32], b: &[f32]| cw * a.iter().zip(b).map(|(x, y)| (s * (x + y)).tanh()).sum::<f32>();
+    let f = |a: &[f32], b: &[f32]| {
+        cw * a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| (s * (x + y)).tanh())
+            .sum::<f32>()
+    };
     let (want, _) = attention_ref(&q, &v, &v, f, None, Some(&vm), false);
     close(&vals(&out[0]), &want, 1e-5);
 
@@ -180,9 +190,7 @@ fn attention_concat_and_additive_forward() {
     )
     .unwrap();
     let out = run(&additive, &[q.clone(), v.clone()], &masks);
-    let f = |a: &[f32], b: &[f32]| {
-        (0..4).map(|c| scale[c] * (a[c] + b[c]).tanh()).sum::<f32>()
-    };
+    let f = |a: &[f32], b: &[f32]| (0..4).map(|c| scale[c] * (a[c] + b[c]).tanh()).sum::<f32>();
     let (want, _) = attention_ref(&q, &v, &v, f, None, Some(&vm), false);
     close(&vals(&out[0]), &want, 1e-5);
     assert_eq!(additive.variables().len(), 1);
@@ -196,7 +204,11 @@ fn attention_gradients_masked_and_causal() {
     let masks = [Some(qm), Some(vm)];
     for (mode, scale, cw) in [
         (ScoreMode::Dot, Some(Tensor::scalar(0.7)), None),
-        (ScoreMode::Concat, Some(Tensor::scalar(0.9)), Some(Tensor::scalar(1.1))),
+        (
+            ScoreMode::Concat,
+            Some(Tensor::scalar(0.9)),
+            Some(Tensor::scalar(1.1)),
+        ),
         (ScoreMode::Additive, Some(t(&[0.5, -0.3, 0.8], &[3])), None),
         (ScoreMode::Dot, None, None),
     ] {
@@ -209,16 +221,21 @@ fn attention_gradients_masked_and_causal() {
             None,
         )
         .unwrap();
-        let mut inputs = vec![data(&[2, 3, 3], 7), data(&[2, 4, 2], 8), data(&[2, 4, 3], 9)];
+        let mut inputs = vec![
+            data(&[2, 3, 3], 7),
+            data(&[2, 4, 2], 8),
+            data(&[2, 4, 3], 9),
+        ];
         inputs.extend(scale.clone());
         inputs.extend(cw.clone());
         for causal in [false, true] {
             let l = layer.with_call_options(causal, false);
             check_gradients(
                 |x| {
-                    Ok(l
-                        .call_with_weights(&x[..3], &masks, &x[3..], &mut Context::new(false))?
-                        .remove(0))
+                    Ok(
+                        l.call_with_weights(&x[..3], &masks, &x[3..], &mut Context::new(false))?
+                            .remove(0),
+                    )
                 },
                 &inputs,
                 1e-3,
@@ -229,7 +246,15 @@ fn attention_gradients_masked_and_causal() {
     }
 }
 
-fn mha(dq: usize, dv: usize, heads: usize, kd: usize, vd: usize, out: &[usize], bias: bool) -> MultiHeadAttention {
+fn mha(
+    dq: usize,
+    dv: usize,
+    heads: usize,
+    kd: usize,
+    vd: usize,
+    out: &[usize],
+    bias: bool,
+) -> MultiHeadAttention {
     let p = |ks: &[usize], bs: &[usize], seed: usize| Projection {
         kernel: var("kernel", data(ks, seed)),
         bias: bias.then(|| var("bias", data(bs, seed + 1))),
@@ -260,7 +285,12 @@ fn affine(x: &[f32], n: usize, d: usize, w: &[f32], b: Option<&[f32]>) -> Vec<f3
 }
 
 /// Keras's MultiHeadAttention by loops, for rank-3 inputs, key = value; `mask[b][t][s]`.
-fn mha_ref(layer: &MultiHeadAttention, q: &Tensor, v: &Tensor, mask: impl Fn(usize, usize, usize) -> bool) -> (Vec<f32>, Vec<f32>) {
+fn mha_ref(
+    layer: &MultiHeadAttention,
+    q: &Tensor,
+    v: &Tensor,
+    mask: impl Fn(usize, usize, usize) -> bool,
+) -> (Vec<f32>, Vec<f32>) {
     let w: Vec<Vec<f32>> = layer.variables().iter().map(|v| vals(&v.value())).collect();
     let (b, tq, dq) = (q.shape()[0], q.shape()[1], q.shape()[2]);
     let (s, dv) = (v.shape()[1], v.shape()[2]);
@@ -276,7 +306,10 @@ fn mha_ref(layer: &MultiHeadAttention, q: &Tensor, v: &Tensor, mask: impl Fn(usi
                 let row: Vec<f32> = (0..s)
                     .map(|j| {
                         let d: f32 = (0..kd)
-                            .map(|c| qp[((bi * tq + i) * n + h) * kd + c] * kp[((bi * s + j) * n + h) * kd + c])
+                            .map(|c| {
+                                qp[((bi * tq + i) * n + h) * kd + c]
+                                    * kp[((bi * s + j) * n + h) * kd + c]
+                            })
                             .sum();
                         d / (kd as f32).sqrt() - if mask(bi, i, j) { 0.0 } else { 1e9 }
                     })
@@ -285,7 +318,8 @@ fn mha_ref(layer: &MultiHeadAttention, q: &Tensor, v: &Tensor, mask: impl Fn(usi
                 for j in 0..s {
                     scores[((bi * n + h) * tq + i) * s + j] = p[j];
                     for c in 0..vd {
-                        heads[((bi * tq + i) * n + h) * vd + c] += p[j] * vp[((bi * s + j) * n + h) * vd + c];
+                        heads[((bi * tq + i) * n + h) * vd + c] +=
+                            p[j] * vp[((bi * s + j) * n + h) * vd + c];
                     }
                 }
             }
@@ -300,7 +334,9 @@ fn mha_forward_matches_loops_with_all_masks() {
     let (q, v) = (data(&[2, 3, 4], 1), data(&[2, 4, 3], 2));
     let qm = [1., 1., 0., 1., 1., 1.];
     let vm = [1., 0., 1., 1., 1., 1., 1., 0.];
-    let am: Vec<f32> = (0..2 * 3 * 4).map(|i| if i % 7 == 3 { 0.0 } else { 1.0 }).collect();
+    let am: Vec<f32> = (0..2 * 3 * 4)
+        .map(|i| if i % 7 == 3 { 0.0 } else { 1.0 })
+        .collect();
     for causal in [false, true] {
         let l = layer.with_call_options(causal, true);
         let out = run(
@@ -309,7 +345,10 @@ fn mha_forward_matches_loops_with_all_masks() {
             &[Some(t(&qm, &[2, 3])), Some(t(&vm, &[2, 4])), None],
         );
         let (want, scores) = mha_ref(&layer, &q, &v, |b, i, j| {
-            qm[b * 3 + i] == 1.0 && vm[b * 4 + j] == 1.0 && am[(b * 3 + i) * 4 + j] == 1.0 && (!causal || j <= i)
+            qm[b * 3 + i] == 1.0
+                && vm[b * 4 + j] == 1.0
+                && am[(b * 3 + i) * 4 + j] == 1.0
+                && (!causal || j <= i)
         });
         assert_eq!(out[0].shape(), &[2, 3, 5]);
         assert_eq!(out[1].shape(), &[2, 2, 3, 4]);
@@ -318,7 +357,11 @@ fn mha_forward_matches_loops_with_all_masks() {
     }
     // a (T, S) attention mask broadcasts over the batch
     let am2 = [1., 0., 1., 1., 0., 1., 1., 1., 1., 1., 0., 1.];
-    let out = run(&layer, &[q.clone(), v.clone(), v.clone(), t(&am2, &[3, 4])], &[]);
+    let out = run(
+        &layer,
+        &[q.clone(), v.clone(), v.clone(), t(&am2, &[3, 4])],
+        &[],
+    );
     let (want, _) = mha_ref(&layer, &q, &v, |_, i, j| am2[i * 4 + j] == 1.0);
     close(&vals(&out[0]), &want, 1e-4);
 }
@@ -328,7 +371,11 @@ fn mha_higher_rank_and_output_shape() {
     // query (B, 2, 2, dq): attention over the 4 positions jointly; output_shape (2, 3)
     let layer = mha(3, 3, 2, 2, 2, &[2, 3], false);
     let q = data(&[2, 2, 2, 3], 3);
-    let out = run(&layer.with_call_options(false, true), &[q.clone(), q.clone()], &[]);
+    let out = run(
+        &layer.with_call_options(false, true),
+        &[q.clone(), q.clone()],
+        &[],
+    );
     assert_eq!(out[0].shape(), &[2, 2, 2, 2, 3]);
     assert_eq!(out[1].shape(), &[2, 2, 2, 2, 2, 2]);
     let flat = ember::ops::reshape(&q, &[2, 4, 3]).unwrap();
@@ -346,12 +393,21 @@ fn mha_gradients_masked_and_causal() {
         Some(t(&[1., 0., 1., 1., 1., 1., 1., 0.], &[2, 4])),
         Some(t(&[1., 1., 1., 0., 1., 1., 1., 1.], &[2, 4])),
     ];
-    let mut inputs = vec![data(&[2, 3, 3], 1), data(&[2, 4, 2], 2), data(&[2, 4, 2], 3)];
+    let mut inputs = vec![
+        data(&[2, 3, 3], 1),
+        data(&[2, 4, 2], 2),
+        data(&[2, 4, 2], 3),
+    ];
     inputs.extend(layer.variables().iter().map(|v| v.value().detach()));
     for causal in [false, true] {
         let l = layer.with_call_options(causal, false);
         check_gradients(
-            |x| Ok(l.call_with_weights(&x[..3], &masks, &x[3..], &mut Context::new(false))?.remove(0)),
+            |x| {
+                Ok(
+                    l.call_with_weights(&x[..3], &masks, &x[3..], &mut Context::new(false))?
+                        .remove(0),
+                )
+            },
             &inputs,
             1e-3,
             2e-2,
@@ -372,7 +428,11 @@ fn dropout_only_in_training_and_seeded() {
     let train = l.call(&inputs, &mut Context::new(true)).unwrap();
     let w = vals(&train[1]);
     let zeros = w.iter().filter(|&&x| x == 0.0).count();
-    assert!(zeros > w.len() / 4 && zeros < 3 * w.len() / 4, "{zeros} of {}", w.len());
+    assert!(
+        zeros > w.len() / 4 && zeros < 3 * w.len() / 4,
+        "{zeros} of {}",
+        w.len()
+    );
     // kept weights are scaled by 2
     let plain = vals(&eval[1]);
     for (a, b) in w.iter().zip(&plain) {
@@ -390,11 +450,20 @@ fn bad_inputs_name_the_layer_and_shapes() {
     let mut ctx = Context::new(false);
     let m = value_error(att.call(&[data(&[2, 3, 4], 1)], &mut ctx).unwrap_err());
     assert!(m.contains("att") && m.contains("length 2 or 3"), "{m}");
-    let m = value_error(att.call(&[data(&[2, 3], 1), data(&[2, 3, 4], 1)], &mut ctx).unwrap_err());
+    let m = value_error(
+        att.call(&[data(&[2, 3], 1), data(&[2, 3, 4], 1)], &mut ctx)
+            .unwrap_err(),
+    );
     assert!(m.contains("rank 3") && m.contains("[2, 3]"), "{m}");
-    let m = value_error(att.call(&[data(&[2, 3, 4], 1), data(&[3, 3, 4], 1)], &mut ctx).unwrap_err());
+    let m = value_error(
+        att.call(&[data(&[2, 3, 4], 1), data(&[3, 3, 4], 1)], &mut ctx)
+            .unwrap_err(),
+    );
     assert!(m.contains("[2, 3, 4]") && m.contains("[3, 3, 4]"), "{m}");
-    let m = value_error(att.call(&[data(&[2, 3, 4], 1), data(&[2, 3, 5], 1)], &mut ctx).unwrap_err());
+    let m = value_error(
+        att.call(&[data(&[2, 3, 4], 1), data(&[2, 3, 5], 1)], &mut ctx)
+            .unwrap_err(),
+    );
     assert!(m.contains("[2, 3, 5]"), "{m}");
     let m = value_error(
         att.call_masked(
@@ -404,14 +473,32 @@ fn bad_inputs_name_the_layer_and_shapes() {
         )
         .unwrap_err(),
     );
-    assert!(m.contains("value mask") && m.contains("[2, 5]") && m.contains("[2, 4]"), "{m}");
+    assert!(
+        m.contains("value mask") && m.contains("[2, 5]") && m.contains("[2, 4]"),
+        "{m}"
+    );
 
     let layer = mha(4, 3, 2, 3, 2, &[4], true);
-    let m = value_error(layer.call(&[data(&[2, 3, 5], 1), data(&[2, 4, 3], 2)], &mut ctx).unwrap_err());
-    assert!(m.contains("mha") && m.contains("query") && m.contains("[2, 3, 5]"), "{m}");
-    let m = value_error(layer.call(&[data(&[2, 3, 4], 1), data(&[3, 4, 3], 2)], &mut ctx).unwrap_err());
+    let m = value_error(
+        layer
+            .call(&[data(&[2, 3, 5], 1), data(&[2, 4, 3], 2)], &mut ctx)
+            .unwrap_err(),
+    );
+    assert!(
+        m.contains("mha") && m.contains("query") && m.contains("[2, 3, 5]"),
+        "{m}"
+    );
+    let m = value_error(
+        layer
+            .call(&[data(&[2, 3, 4], 1), data(&[3, 4, 3], 2)], &mut ctx)
+            .unwrap_err(),
+    );
     assert!(m.contains("[3, 4, 3]"), "{m}");
-    let m = value_error(layer.call(&[data(&[2, 4], 1), data(&[2, 4, 3], 2)], &mut ctx).unwrap_err());
+    let m = value_error(
+        layer
+            .call(&[data(&[2, 4], 1), data(&[2, 4, 3], 2)], &mut ctx)
+            .unwrap_err(),
+    );
     assert!(m.contains("rank"), "{m}");
     let m = value_error(
         layer
@@ -426,20 +513,46 @@ fn bad_inputs_name_the_layer_and_shapes() {
     let am = Tensor::ones(&[2, 3, 5]);
     let m = value_error(
         layer
-            .call(&[data(&[2, 3, 4], 1), data(&[2, 4, 3], 2), data(&[2, 4, 3], 2), am], &mut ctx)
+            .call(
+                &[
+                    data(&[2, 3, 4], 1),
+                    data(&[2, 4, 3], 2),
+                    data(&[2, 4, 3], 2),
+                    am,
+                ],
+                &mut ctx,
+            )
             .unwrap_err(),
     );
-    assert!(m.contains("attention_mask") && m.contains("[2, 3, 5]") && m.contains("[2, 3, 4]"), "{m}");
+    assert!(
+        m.contains("attention_mask") && m.contains("[2, 3, 5]") && m.contains("[2, 3, 4]"),
+        "{m}"
+    );
     // a kernel whose head count does not match the others
     let bad = MultiHeadAttention::new(
         "bad",
-        Projection { kernel: var("k", data(&[4, 2, 3], 1)), bias: None },
-        Projection { kernel: var("k", data(&[4, 3, 3], 1)), bias: None },
-        Projection { kernel: var("k", data(&[4, 2, 3], 1)), bias: None },
-        Projection { kernel: var("k", data(&[2, 3, 4], 1)), bias: None },
+        Projection {
+            kernel: var("k", data(&[4, 2, 3], 1)),
+            bias: None,
+        },
+        Projection {
+            kernel: var("k", data(&[4, 3, 3], 1)),
+            bias: None,
+        },
+        Projection {
+            kernel: var("k", data(&[4, 2, 3], 1)),
+            bias: None,
+        },
+        Projection {
+            kernel: var("k", data(&[2, 3, 4], 1)),
+            bias: None,
+        },
         0.0,
         None,
     );
     let m = value_error(bad.err().unwrap());
-    assert!(m.contains("bad") && m.contains("key kernel") && m.contains("[4, 3, 3]"), "{m}");
+    assert!(
+        m.contains("bad") && m.contains("key kernel") && m.contains("[4, 3, 3]"),
+        "{m}"
+    );
 }

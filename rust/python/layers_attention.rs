@@ -41,9 +41,10 @@ fn attention_layer(
         dropout,
         seed,
     )?;
-    Ok(native(
-        a.with_call_options(use_causal_mask, return_attention_scores),
-    ))
+    Ok(native(a.with_call_options(
+        use_causal_mask,
+        return_attention_scores,
+    )))
 }
 
 #[pyfunction]
@@ -88,9 +89,10 @@ fn multi_head_attention_layer(
         reg(activity_regularizer),
     )
     .with_constraints(cons(kernel_constraint), cons(bias_constraint));
-    Ok(native(
-        m.with_call_options(use_causal_mask, return_attention_scores),
-    ))
+    Ok(native(m.with_call_options(
+        use_causal_mask,
+        return_attention_scores,
+    )))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

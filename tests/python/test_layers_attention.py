@@ -371,3 +371,24 @@ def test_mha_functional_model_trains_compiled():
     # the compiled graph and the eager call agree
     np.testing.assert_allclose(model.predict(data[:4], verbose=0), np.asarray(model(data[:4])), rtol=1e-5,
                                atol=1e-6)
+
+
+def test_mha_functional_options_run_eagerly_and_match():
+    inp = em.Input((5, 4))
+    mha = layers.MultiHeadAttention(num_heads=2, key_dim=2)
+    out, scores = mha(inp, inp, use_causal_mask=True, return_attention_scores=True)
+    assert tuple(out.shape) == (None, 5, 4) and tuple(scores.shape) == (None, 2, 5, 5)
+    model = em.Model(inp, [out, scores])
+    x = rand(3, 5, 4)
+    got_out, got_scores = model.predict(x, verbose=0)
+    ref, ref_p = mha_ref(mha.get_weights(), x, x, None, 2, 2, mask=keras_mask(3, 5, 5, causal=True))
+    np.testing.assert_allclose(got_out, ref, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(got_scores, ref_p, rtol=1e-4, atol=1e-6)
+    assert np.all(np.triu(got_scores[0, 0], 1) == 0)
+    # an attention mask as a second model input runs in the compiled graph
+    m_in = em.Input((5, 5))
+    y = layers.MultiHeadAttention(num_heads=1, key_dim=3)(inp, inp, attention_mask=m_in)
+    model = em.Model([inp, m_in], y)
+    assert model._native_graph() is not None
+    am = np.tril(np.ones((3, 5, 5), np.float32))
+    np.testing.assert_allclose(model.predict([x, am], verbose=0), np.asarray(model([x, am])), rtol=1e-5, atol=1e-6)

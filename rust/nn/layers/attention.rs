@@ -184,7 +184,9 @@ impl Attention {
             }
         }
         if (mode == ScoreMode::Concat) != concat_score_weight.is_some()
-            || concat_score_weight.as_ref().is_some_and(|w| !w.shape().is_empty())
+            || concat_score_weight
+                .as_ref()
+                .is_some_and(|w| !w.shape().is_empty())
         {
             return Err(value_err!(
                 "{kind} layer \"{name}\": score_mode {mode:?} needs {} concat_score_weight",

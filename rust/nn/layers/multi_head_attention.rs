@@ -157,7 +157,11 @@ impl MultiHeadAttention {
         self
     }
 
-    pub fn with_constraints(mut self, kernel: Option<Constraint>, bias: Option<Constraint>) -> Self {
+    pub fn with_constraints(
+        mut self,
+        kernel: Option<Constraint>,
+        bias: Option<Constraint>,
+    ) -> Self {
         self.kernel_constraint = kernel;
         self.bias_constraint = bias;
         self
