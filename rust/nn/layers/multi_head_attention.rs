@@ -64,6 +64,19 @@ impl MultiHeadAttention {
     ) -> Result<MultiHeadAttention> {
         let layer = format!("MultiHeadAttention layer \"{name}\"");
         check_dropout(&layer, dropout)?;
+        for (p, what) in [
+            (&query, "query"),
+            (&key, "key"),
+            (&value, "value"),
+            (&output, "output"),
+        ] {
+            if p.kernel.shape().contains(&0) {
+                return Err(value_err!(
+                    "{layer}: the {what} kernel has an empty dimension: shape {:?}",
+                    p.kernel.shape()
+                ));
+            }
+        }
         let qk = query.kernel.shape();
         let bad = |what: &str, want: String, got: Vec<usize>| {
             value_err!("{layer}: the {what} must have shape {want}, got {got:?}")
