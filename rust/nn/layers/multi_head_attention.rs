@@ -81,7 +81,7 @@ impl MultiHeadAttention {
         let bad = |what: &str, want: String, got: Vec<usize>| {
             value_err!("{layer}: the {what} must have shape {want}, got {got:?}")
         };
-        if qk.len() != 3 || qk.iter().any(|&d| d == 0) {
+        if qk.len() != 3 {
             return Err(bad(
                 "query kernel",
                 "(query_dim, num_heads, key_dim)".into(),
