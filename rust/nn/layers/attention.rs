@@ -2,13 +2,16 @@
 //! Keras 3's masking: positions where the value mask (and the causal mask) is 0 get
 //! `-1e9` added to their scores before the softmax over the value steps, and the output
 //! is multiplied by the query mask. Also the helpers `MultiHeadAttention` shares.
-use crate::autograd::Variable;
+use crate::autograd::{record, Variable};
+use crate::cpu::math;
+use crate::cpu::pool::{self, PAR_MIN_ELEMS};
 use crate::error::Result;
 use crate::nn::{Context, Layer, SeedStream};
 use crate::ops;
 use crate::tensor::{DType, Tensor};
 use crate::value_err;
 use rand::Rng as _;
+use rayon::prelude::*;
 use std::sync::Arc;
 
 /// What masked scores get added before the softmax (Keras's large negative for float32).
@@ -75,20 +78,63 @@ pub(crate) fn score_mask(
     Some(m)
 }
 
-/// `softmax(scores + (1 - mask) * -1e9)` over the last axis; `mask` (0/1, shaped
-/// `mask_shape`) broadcasts against the scores and is not differentiated.
+/// `softmax(scores + (1 - mask) * -1e9)` over the last axis in one pass (Keras's
+/// arithmetic, in f32): `scores` is (B, heads.., T, S) contiguous in its rows and `mask`
+/// (B, T, S) holds 0s and 1s shared by the heads. The backward is softmax's, the mask
+/// being a constant shift of the scores.
 pub(crate) fn masked_softmax(
     scores: &Tensor,
-    mask: Option<(Vec<f32>, Vec<usize>)>,
+    mask: Option<&[f32]>,
+    (b, t, s): (usize, usize, usize),
 ) -> Result<Tensor> {
-    let scores = match mask {
-        Some((m, shape)) => {
-            let bias: Vec<f32> = m.iter().map(|&v| (1.0 - v) * MASKED).collect();
-            ops::add(scores, &Tensor::from_f32(bias, &shape)?)?
-        }
-        None => scores.clone(),
+    let x = scores.f32_data()?;
+    let Some(mask) = mask.filter(|m| !x.is_empty() && s > 0 && m.len() == b * t * s) else {
+        return ops::softmax(scores, -1);
     };
-    ops::softmax(&scores, -1)
+    let heads = x.len() / (b * t * s);
+    let forward = |r: usize, out: &mut [f32]| {
+        let (xr, mr) = (
+            &x[r * s..(r + 1) * s],
+            &mask[((r / (heads * t)) * t + r % t) * s..],
+        );
+        let mut m = f32::NEG_INFINITY;
+        for ((o, &v), &k) in out.iter_mut().zip(xr).zip(mr) {
+            *o = v + (1.0 - k) * MASKED;
+            m = m.max(*o);
+        }
+        let mut z = 0.0;
+        for o in out.iter_mut() {
+            *o = math::exp(*o - m);
+            z += *o;
+        }
+        out.iter_mut().for_each(|o| *o /= z);
+    };
+    let mut y = vec![0.0f32; x.len()];
+    rows(&mut y, s, forward);
+    let y = Tensor::from_f32(y, scores.shape())?;
+    Ok(record("masked_softmax", &[scores], y.clone(), || {
+        move |g: &Tensor| {
+            let (gd, yd) = (g.f32_data()?, y.f32_data()?);
+            let mut dx = vec![0.0f32; gd.len()];
+            rows(&mut dx, s, |r, out| {
+                let (gr, yr) = (&gd[r * s..(r + 1) * s], &yd[r * s..(r + 1) * s]);
+                let dot: f32 = gr.iter().zip(yr).map(|(g, y)| g * y).sum();
+                for ((o, &g), &y) in out.iter_mut().zip(gr).zip(yr) {
+                    *o = y * (g - dot);
+                }
+            });
+            Ok(vec![Some(Tensor::from_f32(dx, y.shape())?)])
+        }
+    }))
+}
+
+/// Runs `f(row_index, row)` over the rows of length `s` of `out`, in parallel when large.
+fn rows(out: &mut [f32], s: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+    if out.len() >= PAR_MIN_ELEMS {
+        pool::install(|| out.par_chunks_mut(s).enumerate().for_each(|(r, o)| f(r, o)));
+    } else {
+        out.chunks_mut(s).enumerate().for_each(|(r, o)| f(r, o));
+    }
 }
 
 /// Inverted dropout of the attention weights (kept ones scaled by `1 / (1 - rate)`).
@@ -328,7 +374,7 @@ impl Attention {
         let q_mask = get(0, "query", &[b, tq])?;
         let v_mask = get(1, "value", &[b, tv])?;
         let smask = score_mask((b, tq, tv), None, &[v_mask], self.causal, None);
-        let weights = masked_softmax(&scores, smask.map(|m| (m, vec![b, tq, tv])))?;
+        let weights = masked_softmax(&scores, smask.as_deref(), (b, tq, tv))?;
         let weights = dropout(&weights, self.dropout, &self.noise, ctx)?;
         let mut out = ops::matmul(&weights, v)?;
         if let Some(qm) = q_mask {

@@ -347,7 +347,7 @@ impl MultiHeadAttention {
         let key = permute(&ops::reshape(&key, &[b, s, n, kd])?, &[0, 2, 3, 1]);
         let value = permute(&ops::reshape(&value, &[b, s, n, vd])?, &[0, 2, 1, 3]);
         let scores = ops::matmul(&query, &key)?; // (B, N, T, S)
-        let scores = masked_softmax(&scores, smask.map(|m| (m, vec![b, 1, t, s])))?;
+        let scores = masked_softmax(&scores, smask.as_deref(), (b, t, s))?;
         let dropped = dropout(&scores, self.dropout, &self.noise, ctx)?;
         let heads = ops::matmul(&dropped, &value)?; // (B, N, T, vd)
         let heads = permute(&heads, &[0, 2, 1, 3]);
