@@ -556,3 +556,21 @@ fn bad_inputs_name_the_layer_and_shapes() {
         "{m}"
     );
 }
+
+/// As in Keras (float32 `-1e9 + score` rounds to `-1e9`), a query whose every key is
+/// masked attends uniformly; partly masked rows give masked keys exactly 0.
+#[test]
+fn fully_masked_rows_are_uniform() {
+    let layer = Attention::new("att", ScoreMode::Dot, None, None, 0.0, None)
+        .unwrap()
+        .with_call_options(false, true);
+    let vm = t(&[0., 0., 0., 1., 0., 1.], &[2, 3]);
+    let out = run(
+        &layer,
+        &[data(&[2, 2, 4], 1), data(&[2, 3, 4], 2)],
+        &[None, Some(vm)],
+    );
+    let w = vals(&out[1]);
+    close(&w[..6], &[1. / 3.; 6], 1e-6);
+    assert!(w[7] == 0.0 && w[10] == 0.0 && (w[6] + w[8] - 1.0).abs() < 1e-6);
+}
