@@ -4,6 +4,7 @@ mod config;
 mod errors;
 mod handles;
 mod layers;
+mod layers_attention;
 mod layers_conv;
 mod layers_merge;
 mod layers_norm;
@@ -34,6 +35,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     layers_norm::register(m)?;
     layers_pooling::register(m)?;
     layers_conv::register(m)?;
+    layers_attention::register(m)?;
     losses::register(m)?;
     metrics::register(m)?;
     optimizers::register(m)?;

@@ -1,6 +1,7 @@
 """``ember.layers``: Keras 3 layers."""
 
 from ember.layers.activations import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax  # noqa: F401
+from ember.layers.attention import AdditiveAttention, Attention, MultiHeadAttention  # noqa: F401
 from ember.layers.convolutional import (  # noqa: F401
     Conv1D,
     Conv1DTranspose,
@@ -87,6 +88,7 @@ from ember.layers.preprocessing import (  # noqa: F401
     Rescaling,
     Resizing,
 )
+from ember.layers.preprocessing.text_vectorization import TextVectorization  # noqa: F401
 from ember.layers.regularization import (  # noqa: F401
     ActivityRegularization,
     AlphaDropout,

@@ -4,8 +4,9 @@ import random as _pyrandom
 import numpy as np
 
 from ember import _native
+from ember.utils.sequence_utils import pad_sequences
 
-__all__ = ["set_random_seed", "to_categorical"]
+__all__ = ["pad_sequences", "set_random_seed", "to_categorical"]
 
 
 def set_random_seed(seed):

@@ -2,9 +2,11 @@
 //! drivers run: weights are shared `Variable`s (created by Python's `add_weight`, or by the
 //! constructors here), shapes are checked on every call, and errors name the layer.
 mod activation;
+mod attention;
 mod conv;
 mod dense;
 mod merge;
+mod multi_head_attention;
 mod normalization;
 mod pooling;
 pub mod preprocessing;
@@ -14,9 +16,11 @@ mod spatial;
 mod spatial_dropout;
 
 pub use activation::{Activation, PReLU, Softmax};
+pub use attention::{Attention, ScoreMode};
 pub use conv::{Conv, ConvKind};
 pub use dense::{linear, Dense};
 pub use merge::{Concatenate, Dot, Merge, MergeOp};
+pub use multi_head_attention::{MultiHeadAttention, Projection};
 pub use normalization::{
     BatchNormalization, GroupNormalization, LayerNormalization, UnitNormalization,
 };
