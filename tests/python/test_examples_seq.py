@@ -14,13 +14,13 @@ def load(name):
 
 def test_simple_rnn_regression_learns_the_mean():
     mse, baseline = load("simple_rnn_regression").main(verbose=0)
-    assert mse < 0.1 * baseline, (mse, baseline)
+    assert mse < 0.02 * baseline, (mse, baseline)
 
 
-def test_gru_forecaster_beats_the_last_value_baseline_twofold():
+def test_gru_forecaster_beats_the_last_value_baseline_fourfold():
     mse, naive = load("gru_forecaster").main(verbose=0)
-    assert mse < 0.5 * naive, (mse, naive)
+    assert mse < 0.25 * naive, (mse, naive)
 
 
 def test_seq2seq_reverses_most_held_out_strings():
-    assert load("seq2seq_chars").main(verbose=0) >= 0.8
+    assert load("seq2seq_chars").main(verbose=0) >= 0.9
