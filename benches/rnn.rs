@@ -27,10 +27,17 @@ fn rnn(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(300))
         .measurement_time(Duration::from_secs(3));
     let (b, t, d) = (64, 50, 64);
-    for (label, cell) in [("lstm", Cell::Lstm), ("gru", Cell::Gru { reset_after: true })] {
+    for (label, cell) in [
+        ("lstm", Cell::Lstm),
+        ("gru", Cell::Gru { reset_after: true }),
+    ] {
         for u in [128, 512] {
             let gu = cell.gates() * u;
-            let bias_shape: Vec<usize> = if label == "gru" { vec![2, gu] } else { vec![gu] };
+            let bias_shape: Vec<usize> = if label == "gru" {
+                vec![2, gu]
+            } else {
+                vec![gu]
+            };
             let x = data(&[b, t, d], 1, 1.0);
             let w = data(&[d, gu], 2, 0.2);
             let r = data(&[u, gu], 3, 0.1);

@@ -329,7 +329,7 @@ fn layer_outputs_states_and_errors() {
     let l = layer(Cell::Lstm, false, opts.clone());
     let x = data(&[2, 5, 3], 1, 1.0);
     let mut ctx = Context::new(false);
-    let outs = l.call(&[x.clone()], &mut ctx).unwrap();
+    let outs = l.call(std::slice::from_ref(&x), &mut ctx).unwrap();
     assert_eq!(outs.len(), 3);
     assert_eq!(outs[0].shape(), [2, 5, 4]);
     assert_eq!(outs[1].shape(), [2, 4]);
@@ -352,12 +352,19 @@ fn layer_outputs_states_and_errors() {
         .unwrap_err();
     assert!(e.to_string().contains("initial state"), "{e}");
     let e = l
-        .call_masked(&[x.clone()], &[Some(Tensor::ones(&[2, 4]))], &mut ctx)
+        .call_masked(
+            std::slice::from_ref(&x),
+            &[Some(Tensor::ones(&[2, 4]))],
+            &mut ctx,
+        )
         .unwrap_err();
     assert!(e.to_string().contains("mask"), "{e}");
     // the output mask is the input mask with return_sequences only
     let m = Some(Tensor::ones(&[2, 5]));
-    assert!(l.compute_mask(&[x.clone()], &[m.clone()]).unwrap()[0].is_some());
+    assert!(l
+        .compute_mask(std::slice::from_ref(&x), std::slice::from_ref(&m))
+        .unwrap()[0]
+        .is_some());
     let l2 = layer(
         Cell::Gru { reset_after: true },
         false,
@@ -377,9 +384,15 @@ fn bidirectional_concat_matches_two_layers() {
     let bi = Bidirectional::new("bi", f.clone(), b.clone(), MergeMode::Concat).unwrap();
     let x = data(&[2, 5, 3], 1, 1.0);
     let mut ctx = Context::new(false);
-    let y = bi.call(&[x.clone()], &mut ctx).unwrap().remove(0);
+    let y = bi
+        .call(std::slice::from_ref(&x), &mut ctx)
+        .unwrap()
+        .remove(0);
     assert_eq!(y.shape(), [2, 5, 8]);
-    let yf = f.call(&[x.clone()], &mut ctx).unwrap().remove(0);
+    let yf = f
+        .call(std::slice::from_ref(&x), &mut ctx)
+        .unwrap()
+        .remove(0);
     let yb = ops::flip(&b.call(&[x], &mut ctx).unwrap().remove(0), Some(&[1])).unwrap();
     let want = ops::concatenate(&[yf, yb], -1).unwrap();
     assert_eq!(y.to_vec_f32().unwrap(), want.to_vec_f32().unwrap());

@@ -143,6 +143,9 @@ pub struct Forward<'a> {
     pub saved: &'a mut [f32],
     pub h: &'a mut [f32],
     pub c: &'a mut [f32],
+    /// Where the next step's `eff` goes (`h * rmask`, or `h`); empty after the last step.
+    pub eff_next: &'a mut [f32],
+    pub rmask: Option<&'a [f32]>,
 }
 
 impl WithSimd for Forward<'_> {
@@ -164,6 +167,8 @@ impl WithSimd for Forward<'_> {
             saved,
             h,
             c,
+            eff_next,
+            rmask,
         } = self;
         let u = h.len();
         match cell {
@@ -192,8 +197,9 @@ impl WithSimd for Forward<'_> {
             Cell::Gru { reset_after: true } => {
                 let (zrh, rec) = saved.split_at_mut(3 * u);
                 add_into(rec, &rz[2 * u..], &rbias[2 * u..]);
-                for j in 0..2 * u {
-                    zrh[j] = xw[j] + rz[j] + rbias[j];
+                let (xz, rzz, bz) = (&xw[..2 * u], &rz[..2 * u], &rbias[..2 * u]);
+                for (((o, &a), &b), &c) in zrh[..2 * u].iter_mut().zip(xz).zip(rzz).zip(bz) {
+                    *o = a + b + c;
                 }
                 let (zr, hh) = zrh.split_at_mut(2 * u);
                 ract.apply(zr);
@@ -213,6 +219,19 @@ impl WithSimd for Forward<'_> {
             }
         }
         blend(h, h_prev, m);
+        match rmask {
+            _ if eff_next.is_empty() => {}
+            Some(rm) => add_mul(eff_next, h, rm),
+            None => eff_next.copy_from_slice(h),
+        }
+    }
+}
+
+/// `out[i] = a[i] * b[i]`.
+#[inline(always)]
+fn add_mul(out: &mut [f32], a: &[f32], b: &[f32]) {
+    for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+        *o = x * y;
     }
 }
 
@@ -261,7 +280,12 @@ pub struct Backward<'a> {
     pub act: GateFn,
     pub ract: GateFn,
     pub m: f32,
-    pub dh: &'a [f32],
+    /// The gradient of this step's output in the output sequence.
+    pub g_out: &'a [f32],
+    pub rmask: Option<&'a [f32]>,
+    /// Scratch for the new output's whole gradient: `g_out + deff * rmask + pass`, from
+    /// the `deff` and `pass` the later step left.
+    pub dh: &'a mut [f32],
     pub dc: &'a mut [f32],
     pub saved: &'a [f32],
     /// The new state (SimpleRNN: its output; LSTM: the carry before masking).
@@ -286,6 +310,8 @@ impl WithSimd for Backward<'_> {
             act,
             ract,
             m,
+            g_out,
+            rmask,
             dh,
             dc,
             saved,
@@ -299,6 +325,22 @@ impl WithSimd for Backward<'_> {
             tmp,
         } = self;
         let u = dh.len();
+        let (g_out, deff, pass, tmp) = (&g_out[..u], &mut deff[..u], &mut pass[..u], &mut tmp[..u]);
+        match rmask {
+            Some(rm) => {
+                for ((((d, &g), &e), &k), &p) in
+                    dh.iter_mut().zip(g_out).zip(&*deff).zip(rm).zip(&*pass)
+                {
+                    *d = g + e * k + p;
+                }
+            }
+            None => {
+                for (((d, &g), &e), &p) in dh.iter_mut().zip(g_out).zip(&*deff).zip(&*pass) {
+                    *d = g + e + p;
+                }
+            }
+        }
+        let dh = &*dh;
         for (p, &d) in pass.iter_mut().zip(dh) {
             *p = (1.0 - m) * d;
         }
@@ -314,12 +356,22 @@ impl WithSimd for Backward<'_> {
                 let (i, rest) = saved.split_at(u);
                 let (f, rest) = rest.split_at(u);
                 let (g, o) = rest.split_at(u);
+                let (i, f, g, o, c, c_prev, dc) = (
+                    &i[..u],
+                    &f[..u],
+                    &g[..u],
+                    &o[..u],
+                    &c[..u],
+                    &c_prev[..u],
+                    &mut dc[..u],
+                );
                 // tmp = act(c)
                 tmp.copy_from_slice(c);
                 act.apply(tmp);
                 let (dai, rest) = da.split_at_mut(u);
                 let (daf, rest) = rest.split_at_mut(u);
                 let (dag, dao) = rest.split_at_mut(u);
+                let dao = &mut dao[..u];
                 // dao = dh * act(c); dag (scratch) = dh * o, times act'(c)
                 for j in 0..u {
                     let d = m * dh[j];
@@ -343,7 +395,7 @@ impl WithSimd for Backward<'_> {
             Cell::Gru { reset_after } => {
                 let (z, rest) = saved.split_at(u);
                 let (r, hr) = rest.split_at(u);
-                let hh = &hr[..u];
+                let (hh, eff) = (&hr[..u], &eff[..u]);
                 let (daz, rest) = da.split_at_mut(u);
                 let (dar, rest) = rest.split_at_mut(u);
                 for j in 0..u {
@@ -355,7 +407,7 @@ impl WithSimd for Backward<'_> {
                 ract.mul_deriv(daz, z);
                 act.mul_deriv(tmp, hh);
                 if reset_after {
-                    let rec = &hr[u..];
+                    let rec = &hr[u..2 * u];
                     let (dahr, dah) = rest.split_at_mut(u);
                     dah.copy_from_slice(tmp);
                     for j in 0..u {
@@ -387,9 +439,12 @@ impl WithSimd for GruReset<'_> {
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, _simd: S) {
-        for j in 0..self.q.len() {
-            self.dar[j] = self.q[j] * self.eff[j];
-            self.deff[j] += self.q[j] * self.r[j];
+        let u = self.q.len();
+        let (q, r, eff) = (self.q, &self.r[..u], &self.eff[..u]);
+        let (dar, deff) = (&mut self.dar[..u], &mut self.deff[..u]);
+        for j in 0..u {
+            dar[j] = q[j] * eff[j];
+            deff[j] += q[j] * r[j];
         }
         self.ract.mul_deriv(self.dar, self.r);
     }

@@ -335,6 +335,20 @@ fn forward(
     let mut rh = if v1 { vec![0.0; b * u] } else { Vec::new() };
     let arch = Arch::new();
     let par = dm.parallel();
+    // the first step's `eff`; each step's kernel writes the next one's
+    let t0 = dm.ti(0);
+    for bi in 0..b {
+        let e = &mut eff[(bi * t + t0) * u..(bi * t + t0 + 1) * u];
+        let h = &h0[bi * u..(bi + 1) * u];
+        match rmask {
+            Some(rm) => {
+                for ((e, &h), &k) in e.iter_mut().zip(h).zip(&rm[bi * u..(bi + 1) * u]) {
+                    *e = h * k;
+                }
+            }
+            None => e.copy_from_slice(h),
+        }
+    }
     let (po, ps, pe, prf, pc) = (
         Rows::of(&mut out),
         Rows::of(&mut saved),
@@ -345,23 +359,7 @@ fn forward(
     for s in 0..t {
         let ti = dm.ti(s);
         let prev_ti = (s > 0).then(|| dm.ti(s - 1));
-        // SAFETY (all row accesses below): row `bi` of step `s` touches only batch
-        // row `bi`'s ranges of each buffer; the previous step's rows are only read.
-        for_rows(par, b, |bi| unsafe {
-            let hp: &[f32] = match s {
-                0 => &h0[bi * u..(bi + 1) * u],
-                _ => po.get((bi * rows_out + s - 1) * u, u),
-            };
-            let e = pe.get((bi * t + ti) * u, u);
-            match rmask {
-                Some(rm) => {
-                    for ((e, &h), &k) in e.iter_mut().zip(hp).zip(&rm[bi * u..(bi + 1) * u]) {
-                        *e = h * k;
-                    }
-                }
-                None => e.copy_from_slice(hp),
-            }
-        });
+        let next_ti = (s + 1 < t).then(|| dm.ti(s + 1));
         let eff_t = MatRef {
             data: &eff,
             offset: ti * u,
@@ -439,6 +437,11 @@ fn forward(
                 saved: ps.get(row * sw, sw),
                 h: po.get((bi * rows_out + s) * u, u),
                 c,
+                eff_next: match next_ti {
+                    Some(n) => pe.get((bi * t + n) * u, u),
+                    None => &mut [],
+                },
+                rmask: rmask.map(|rm| &rm[bi * u..(bi + 1) * u]),
             });
         });
     }
@@ -509,7 +512,14 @@ fn backward(dm: &Dims, sv: &Saved, g: &[f32]) -> Result<Grads> {
         Cell::Gru { reset_after: false } => 2 * u,
         _ => gu,
     };
-    let r_t = MatRef::row_major(&r, gu).t();
+    // R^T copied once, so that the per-step products read rows of contiguous memory
+    let mut rt = vec![0.0; gu * u];
+    for (i, row) in r.chunks_exact(gu).enumerate() {
+        for (j, &v) in row.iter().enumerate() {
+            rt[j * u + i] = v;
+        }
+    }
+    let r_t = MatRef::row_major(&rt, u);
     for s in (0..t).rev() {
         let ti = dm.ti(s);
         let prev_ti = (s > 0).then(|| dm.ti(s - 1));
@@ -517,22 +527,6 @@ fn backward(dm: &Dims, sv: &Saved, g: &[f32]) -> Result<Grads> {
         for_rows(par, b, |bi| unsafe {
             let row = bi * t + ti;
             let m = sv.mask.as_ref().map_or(1.0, |m| m[row]);
-            let dh = pdh.get(bi * u, u);
-            let de = pdeff.get(bi * u, u);
-            let pa = ppass.get(bi * u, u);
-            let go = &g[(bi * rows_out + s) * u..(bi * rows_out + s + 1) * u];
-            match rmask {
-                Some(rm) => {
-                    for j in 0..u {
-                        dh[j] = go[j] + de[j] * rm[bi * u + j] + pa[j];
-                    }
-                }
-                None => {
-                    for j in 0..u {
-                        dh[j] = go[j] + de[j] + pa[j];
-                    }
-                }
-            }
             let (c, c_prev): (&[f32], &[f32]) = if cell == Cell::Lstm {
                 (
                     &sv.cs[row * u..(row + 1) * u],
@@ -554,7 +548,9 @@ fn backward(dm: &Dims, sv: &Saved, g: &[f32]) -> Result<Grads> {
                 act: spec.activation,
                 ract: spec.recurrent_activation,
                 m,
-                dh,
+                g_out: &g[(bi * rows_out + s) * u..(bi * rows_out + s + 1) * u],
+                rmask: rmask.map(|rm| &rm[bi * u..(bi + 1) * u]),
+                dh: pdh.get(bi * u, u),
                 dc: dcr,
                 saved: &sv.saved[row * sw..(row + 1) * sw],
                 h: &out[(bi * rows_out + s) * u..(bi * rows_out + s + 1) * u],
@@ -562,8 +558,8 @@ fn backward(dm: &Dims, sv: &Saved, g: &[f32]) -> Result<Grads> {
                 c_prev,
                 eff: &sv.eff[row * u..(row + 1) * u],
                 da: pda.get(row * dw_, dw_),
-                deff: de,
-                pass: pa,
+                deff: pdeff.get(bi * u, u),
+                pass: ppass.get(bi * u, u),
                 tmp: ptmp.get(bi * u, u),
             });
         });
@@ -575,12 +571,11 @@ fn backward(dm: &Dims, sv: &Saved, g: &[f32]) -> Result<Grads> {
         };
         if v1 {
             let rh_t = MatRef {
-                data: &r,
-                offset: 2 * u,
-                rs: gu as isize,
+                data: &rt,
+                offset: 2 * u * u,
+                rs: u as isize,
                 cs: 1,
-            }
-            .t();
+            };
             sgemm(b, u, u, da_t(2 * u), rh_t, &mut q, u, false);
             let q = &q;
             for_rows(par, b, |bi| unsafe {
