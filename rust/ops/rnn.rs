@@ -5,7 +5,7 @@
 //! GEMMs. One autograd node covers the whole sequence; workspaces are allocated once per
 //! call, never per step.
 use crate::autograd::record;
-use crate::cpu::gemm::{sgemm, sgemm_new, MatRef};
+use crate::cpu::gemm::{sgemm, sgemm_new, sgemm_new_pair, MatRef};
 use crate::cpu::pool;
 use crate::cpu::reduce::sum_axes;
 use crate::cpu::rnn::{Backward, Cell, Forward, GateFn, GruGates, GruReset};
@@ -628,8 +628,7 @@ fn backward(dm: &Dims, sv: &Saved, g: &[f32]) -> Result<Grads> {
         sgemm(d, u, bt, x_t, da_m(3 * u), &mut dwk[2 * u..], gu, false);
         dr = sgemm_new((u, gu, bt, eff_t, da_m(0)));
     } else {
-        dx = sgemm_new((bt, d, gu, da_m(0), w_t(0)));
-        dwk = sgemm_new((d, gu, bt, x_t, da_m(0)));
+        (dx, dwk) = sgemm_new_pair((bt, d, gu, da_m(0), w_t(0)), (d, gu, bt, x_t, da_m(0)));
         if v1 {
             dr = vec![0.0; u * gu];
             sgemm(u, 2 * u, bt, eff_t, da_m(0), &mut dr, gu, false);
