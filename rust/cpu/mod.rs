@@ -7,4 +7,5 @@ pub mod image;
 pub mod math;
 pub mod pool;
 pub mod reduce;
+pub mod rnn;
 pub mod strided;

@@ -10,6 +10,7 @@ mod layers_merge;
 mod layers_norm;
 mod layers_pooling;
 mod layers_preprocessing;
+mod layers_rnn;
 mod losses;
 mod metrics;
 mod ops_math;
@@ -36,6 +37,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     layers_pooling::register(m)?;
     layers_conv::register(m)?;
     layers_attention::register(m)?;
+    layers_rnn::register(m)?;
     losses::register(m)?;
     metrics::register(m)?;
     optimizers::register(m)?;

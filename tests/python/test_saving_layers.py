@@ -92,9 +92,15 @@ SPECS = {
     "Minimum": ({}, [(4,), (4,)]),
     "Multiply": ({}, [(4,), (4,)]),
     "Subtract": ({}, [(4,), (4,)]),
+    # attention layers take [query, value]
+    "AdditiveAttention": ({"use_scale": False, "dropout": 0.1}, [(4, 3), (5, 3)]),
+    "Attention": ({"use_scale": True, "score_mode": "concat"}, [(4, 3), (5, 3)]),
+    "MultiHeadAttention": ({"num_heads": 2, "key_dim": 3, "value_dim": 2, "dropout": 0.1, "seed": 1},
+                           [(4, 6), (5, 6)]),
 }
 
-NOT_LAYERS = {"Layer", "InputLayer", "KerasTensor", "Lambda"}
+# TextVectorization prepares string data outside models (its config round trip is in test_text.py)
+NOT_LAYERS = {"Layer", "InputLayer", "KerasTensor", "Lambda", "TextVectorization"}
 
 
 def _layer_classes():

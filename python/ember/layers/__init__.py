@@ -114,4 +114,15 @@ from ember.layers.reshaping import (  # noqa: F401
     ZeroPadding2D,
     ZeroPadding3D,
 )
+from ember.layers.rnn import (  # noqa: F401
+    GRU,
+    LSTM,
+    RNN,
+    Bidirectional,
+    GRUCell,
+    LSTMCell,
+    SimpleRNN,
+    SimpleRNNCell,
+    StackedRNNCells,
+)
 from ember.layers.symbolic import KerasTensor  # noqa: F401

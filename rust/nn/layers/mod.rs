@@ -12,6 +12,7 @@ mod pooling;
 pub mod preprocessing;
 mod regularization;
 mod reshaping;
+mod rnn;
 mod spatial;
 mod spatial_dropout;
 
@@ -29,6 +30,7 @@ pub use regularization::{
     ActivityRegularization, AlphaDropout, Dropout, GaussianDropout, GaussianNoise,
 };
 pub use reshaping::{Flatten, Identity, Permute, RepeatVector, Reshape};
+pub use rnn::{Bidirectional, MergeMode, Recurrent, RecurrentOptions, StateSlot};
 pub use spatial::{Cropping, Interpolation, UpSampling, ZeroPadding};
 pub use spatial_dropout::SpatialDropout;
 
