@@ -11,6 +11,14 @@ import pytest
 import ember
 from ember import layers as L
 
+
+class Fresh:
+    """A constructor argument made anew for each model (a wrapped layer or cell)."""
+
+    def __init__(self, make):
+        self.make = make
+
+
 # class name -> (constructor kwargs, input shapes without the batch axis)
 SPECS = {
     "Activation": ({"activation": "softplus"}, [(5,)]),
@@ -97,10 +105,20 @@ SPECS = {
     "Attention": ({"use_scale": True, "score_mode": "concat"}, [(4, 3), (5, 3)]),
     "MultiHeadAttention": ({"num_heads": 2, "key_dim": 3, "value_dim": 2, "dropout": 0.1, "seed": 1},
                            [(4, 6), (5, 6)]),
+    # recurrent layers and wrappers
+    "SimpleRNN": ({"units": 3, "activation": "relu", "return_sequences": True, "go_backwards": True}, [(4, 2)]),
+    "LSTM": ({"units": 3, "return_sequences": True, "unit_forget_bias": False,
+              "recurrent_activation": "hard_sigmoid"}, [(4, 2)]),
+    "GRU": ({"units": 3, "reset_after": False, "dropout": 0.2, "seed": 1}, [(4, 2)]),
+    "Bidirectional": ({"layer": Fresh(lambda: L.LSTM(2, return_sequences=True)), "merge_mode": "ave"}, [(4, 3)]),
+    "RNN": ({"cell": Fresh(lambda: L.StackedRNNCells([L.GRUCell(3), L.SimpleRNNCell(2)])),
+             "return_sequences": True}, [(4, 2)]),
 }
 
 # TextVectorization prepares string data outside models (its config round trip is in test_text.py)
-NOT_LAYERS = {"Layer", "InputLayer", "KerasTensor", "Lambda", "TextVectorization"}
+# and cells live inside RNN (see its spec)
+NOT_LAYERS = {"Layer", "InputLayer", "KerasTensor", "Lambda", "TextVectorization",
+              "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells"}
 
 
 def _layer_classes():
@@ -119,6 +137,7 @@ def _model(name):
     if name not in SPECS:
         pytest.fail(f"no round-trip spec for layers.{name}: add one to SPECS in {__file__}")
     kwargs, shapes = SPECS[name]
+    kwargs = {k: v.make() if isinstance(v, Fresh) else v for k, v in kwargs.items()}
     inputs = [ember.Input(s) for s in shapes]
     layer = getattr(L, name)(**kwargs)
     out = layer(inputs if len(inputs) > 1 else inputs[0])

@@ -47,6 +47,8 @@ class Bidirectional(BuiltinLayer):
                     f"{getattr(layer, attr)} and {getattr(backward_layer, attr)}"
                 )
         self.backward_layer = backward_layer
+        for rnn in (self.forward_layer, self.backward_layer):
+            rnn.zero_output_for_mask = rnn.return_sequences  # as Keras forces it
         self.merge_mode = merge_mode
         self.return_sequences = layer.return_sequences
         self.return_state = layer.return_state
@@ -117,20 +119,20 @@ class Bidirectional(BuiltinLayer):
     reset_state = reset_states
 
     def get_config(self):
-        from ember.layers.rnn import serialize_layer
+        from ember.saving.serialization_lib import serialize_keras_object
 
         config = {**super().get_config(), "merge_mode": self.merge_mode,
-                  "layer": serialize_layer(self.forward_layer)}
+                  "layer": serialize_keras_object(self.forward_layer)}
         config["layer"]["config"]["name"] = self.forward_layer.name[len("forward_"):]
-        config["backward_layer"] = serialize_layer(self.backward_layer)
+        config["backward_layer"] = serialize_keras_object(self.backward_layer)
         return config
 
     @classmethod
     def from_config(cls, config):
-        from ember.layers.rnn import deserialize_layer
+        from ember.saving.serialization_lib import deserialize_keras_object as load
 
         config = dict(config)
-        config["layer"] = deserialize_layer(config["layer"])
-        if config.get("backward_layer") is not None:
-            config["backward_layer"] = deserialize_layer(config["backward_layer"])
+        for key in ("layer", "backward_layer"):  # dicts, or layers when the loader rebuilt them
+            if isinstance(config.get(key), dict):
+                config[key] = load(config[key])
         return cls(**config)

@@ -157,14 +157,14 @@ class StackedRNNCells(Layer):
         return inputs, new_states
 
     def get_config(self):
-        from ember.layers.rnn import serialize_layer
+        from ember.saving.serialization_lib import serialize_keras_object
 
-        return {**super().get_config(), "cells": [serialize_layer(c) for c in self.cells]}
+        return {**super().get_config(), "cells": [serialize_keras_object(c) for c in self.cells]}
 
     @classmethod
     def from_config(cls, config):
-        from ember.layers.rnn import deserialize_layer
+        from ember.saving.serialization_lib import deserialize_keras_object as load
 
         config = dict(config)
-        config["cells"] = [deserialize_layer(c) for c in config["cells"]]
+        config["cells"] = [load(c) if isinstance(c, dict) else c for c in config["cells"]]
         return cls(**config)

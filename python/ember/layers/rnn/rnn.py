@@ -143,11 +143,11 @@ class RNN(BuiltinLayer):
     reset_state = reset_states
 
     def get_config(self):
-        from ember.layers.rnn import serialize_layer
+        from ember.saving.serialization_lib import serialize_keras_object
 
         return {
             **super().get_config(),
-            "cell": serialize_layer(self.cell),
+            "cell": serialize_keras_object(self.cell),
             "return_sequences": self.return_sequences,
             "return_state": self.return_state,
             "go_backwards": self.go_backwards,
@@ -158,8 +158,9 @@ class RNN(BuiltinLayer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from ember.layers.rnn import deserialize_layer
+        from ember.saving.serialization_lib import deserialize_keras_object as load
 
         config = dict(config)
-        config["cell"] = deserialize_layer(config["cell"], custom_objects)
+        cell = config["cell"]  # a dict, or already a cell when the loader rebuilt it
+        config["cell"] = load(cell, custom_objects) if isinstance(cell, dict) else cell
         return cls(**config)
