@@ -4,6 +4,8 @@
 mod activation;
 mod conv;
 mod dense;
+mod embedding;
+mod masking;
 mod merge;
 mod normalization;
 mod pooling;
@@ -12,10 +14,13 @@ mod regularization;
 mod reshaping;
 mod spatial;
 mod spatial_dropout;
+mod time_distributed;
 
 pub use activation::{Activation, PReLU, Softmax};
 pub use conv::{Conv, ConvKind};
 pub use dense::{linear, Dense};
+pub use embedding::Embedding;
+pub use masking::{check_masks, mask_as_weights, Masking};
 pub use merge::{Concatenate, Dot, Merge, MergeOp};
 pub use normalization::{
     BatchNormalization, GroupNormalization, LayerNormalization, UnitNormalization,
@@ -27,6 +32,7 @@ pub use regularization::{
 pub use reshaping::{Flatten, Identity, Permute, RepeatVector, Reshape};
 pub use spatial::{Cropping, Interpolation, UpSampling, ZeroPadding};
 pub use spatial_dropout::SpatialDropout;
+pub use time_distributed::TimeDistributed;
 
 use super::constraints::Constraint;
 use super::regularizers::Regularizer;
