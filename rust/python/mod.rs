@@ -9,6 +9,7 @@ mod layers_merge;
 mod layers_norm;
 mod layers_pooling;
 mod layers_preprocessing;
+mod layers_seq;
 mod losses;
 mod metrics;
 mod ops_math;
@@ -34,6 +35,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     layers_norm::register(m)?;
     layers_pooling::register(m)?;
     layers_conv::register(m)?;
+    layers_seq::register(m)?;
     losses::register(m)?;
     metrics::register(m)?;
     optimizers::register(m)?;

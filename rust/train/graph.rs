@@ -98,8 +98,8 @@ impl Graph {
             ));
         }
         let mut results: Vec<Vec<Tensor>> = Vec::with_capacity(self.nodes.len());
-        // one entry per node once the first mask appears (empty before)
-        let mut masks: Vec<Vec<Option<Tensor>>> = Vec::new();
+        // one entry per node from the first node that makes a mask on (empty before)
+        let mut masks: Option<Vec<Vec<Option<Tensor>>>> = None;
         let fetch = |results: &Vec<Vec<Tensor>>, s: &Source| -> Result<Tensor> {
             match *s {
                 Source::Input(i) => Ok(inputs[i].clone()),
@@ -113,7 +113,7 @@ impl Graph {
                 }
             }
         };
-        let mask_of = |masks: &Vec<Vec<Option<Tensor>>>, s: &Source| match *s {
+        let mask_of = |masks: &[Vec<Option<Tensor>>], s: &Source| match *s {
             Source::Node { node, output } => masks
                 .get(node)
                 .and_then(|m| m.get(output).cloned().flatten()),
@@ -125,10 +125,9 @@ impl Graph {
                 .iter()
                 .map(|s| fetch(&results, s))
                 .collect::<Result<Vec<_>>>()?;
-            let in_masks: Vec<Option<Tensor>> = if masks.is_empty() {
-                Vec::new()
-            } else {
-                node.inputs.iter().map(|s| mask_of(&masks, s)).collect()
+            let in_masks: Vec<Option<Tensor>> = match &masks {
+                None => Vec::new(),
+                Some(ms) => node.inputs.iter().map(|s| mask_of(ms, s)).collect(),
             };
             let layer = &node.layer;
             let outs = if in_masks.iter().any(|m| m.is_some()) {
@@ -142,11 +141,14 @@ impl Graph {
             } else {
                 Vec::new()
             };
-            if out_masks.iter().any(|m| m.is_some()) && masks.is_empty() {
-                masks.resize(k, Vec::new());
-            }
-            if !masks.is_empty() {
-                masks.push(out_masks);
+            match &mut masks {
+                Some(ms) => ms.push(out_masks),
+                None if out_masks.iter().any(|m| m.is_some()) => {
+                    let mut ms = vec![Vec::new(); k];
+                    ms.push(out_masks);
+                    masks = Some(ms);
+                }
+                None => {}
             }
             results.push(outs);
         }
@@ -155,7 +157,10 @@ impl Graph {
             .iter()
             .map(|s| fetch(&results, s))
             .collect::<Result<Vec<_>>>()?;
-        let out_masks = self.outputs.iter().map(|s| mask_of(&masks, s)).collect();
+        let out_masks = match &masks {
+            Some(ms) => self.outputs.iter().map(|s| mask_of(ms, s)).collect(),
+            None => vec![None; self.outputs.len()],
+        };
         Ok((outs, out_masks))
     }
 

@@ -312,6 +312,19 @@ impl Layer for Dot {
         &self.name
     }
 
+    /// Keras: `supports_masking = True` and `compute_mask` gives no mask.
+    fn supports_masking(&self) -> bool {
+        true
+    }
+
+    fn compute_mask(
+        &self,
+        _inputs: &[Tensor],
+        _masks: &[Option<Tensor>],
+    ) -> Result<Vec<Option<Tensor>>> {
+        Ok(vec![None])
+    }
+
     fn call(&self, inputs: &[Tensor], _ctx: &mut Context) -> Result<Vec<Tensor>> {
         let name = &self.name;
         let [x, y] = inputs else {
