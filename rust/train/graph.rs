@@ -3,7 +3,7 @@
 //! one `Layer` object called from several nodes).
 use crate::autograd::Variable;
 use crate::error::Result;
-use crate::nn::layers::check_masks;
+use crate::nn::layers::check_mask_batches;
 use crate::nn::{Context, Layer};
 use crate::ops;
 use crate::tensor::Tensor;
@@ -131,7 +131,7 @@ impl Graph {
             };
             let layer = &node.layer;
             let outs = if in_masks.iter().any(|m| m.is_some()) {
-                check_masks(layer.name(), &xs, &in_masks)?;
+                check_mask_batches(layer.name(), &xs, &in_masks)?;
                 layer.call_masked(&xs, &in_masks, ctx)?
             } else {
                 layer.call(&xs, ctx)?

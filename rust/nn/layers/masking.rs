@@ -9,8 +9,32 @@ use crate::value_err;
 
 /// Checks that each given mask has the leading axes of its input (a mask of shape
 /// (batch, steps) for an input of shape (batch, steps, ...)); a ValueError naming the layer
-/// and both shapes otherwise.
+/// and both shapes otherwise. Layers that read masks over time call this.
 pub fn check_masks(layer: &str, inputs: &[Tensor], masks: &[Option<Tensor>]) -> Result<()> {
+    check_with(layer, inputs, masks, |m, x| {
+        m.ndim() <= x.ndim() && x.shape()[..m.ndim()] == *m.shape()
+    })
+}
+
+/// The drivers' check of every mask they pass: at least one axis, no more axes than its
+/// input and the input's batch size (the steps axis is the consuming layer's to check, as
+/// channels_first layers keep steps last).
+pub fn check_mask_batches(
+    layer: &str,
+    inputs: &[Tensor],
+    masks: &[Option<Tensor>],
+) -> Result<()> {
+    check_with(layer, inputs, masks, |m, x| {
+        m.ndim() <= x.ndim() && x.shape().first() == m.shape().first()
+    })
+}
+
+fn check_with(
+    layer: &str,
+    inputs: &[Tensor],
+    masks: &[Option<Tensor>],
+    ok: impl Fn(&Tensor, &Tensor) -> bool,
+) -> Result<()> {
     if masks.len() > inputs.len() {
         return Err(value_err!(
             "Layer \"{layer}\" received {} masks for {} inputs",
@@ -20,8 +44,7 @@ pub fn check_masks(layer: &str, inputs: &[Tensor], masks: &[Option<Tensor>]) -> 
     }
     for (x, m) in inputs.iter().zip(masks) {
         if let Some(m) = m {
-            let ok = m.ndim() >= 1 && m.ndim() <= x.ndim() && x.shape()[..m.ndim()] == *m.shape();
-            if !ok {
+            if m.ndim() == 0 || !ok(m, x) {
                 return Err(value_err!(
                     "Layer \"{layer}\": the mask of shape {:?} does not match its input of shape {:?}; a mask must have the input's leading (batch, steps) axes",
                     m.shape(),

@@ -20,7 +20,7 @@ pub use activation::{Activation, PReLU, Softmax};
 pub use conv::{Conv, ConvKind};
 pub use dense::{linear, Dense};
 pub use embedding::Embedding;
-pub use masking::{check_masks, mask_as_weights, Masking};
+pub use masking::{check_mask_batches, check_masks, mask_as_weights, Masking};
 pub use merge::{Concatenate, Dot, Merge, MergeOp};
 pub use normalization::{
     BatchNormalization, GroupNormalization, LayerNormalization, UnitNormalization,

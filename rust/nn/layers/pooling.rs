@@ -105,7 +105,7 @@ impl GlobalPooling {
     fn masked_mean(&self, x: &Tensor, mask: &Tensor) -> Result<Tensor> {
         let steps: isize = if self.channels_first { 2 } else { 1 };
         let mut shape = mask.shape().to_vec();
-        if mask.ndim() != 2 {
+        if mask.shape() != [x.shape()[0], x.shape()[steps as usize]] {
             return Err(value_err!(
                 "GlobalAveragePooling1D layer \"{}\": the mask must have shape (batch, steps), got {:?} for an input of shape {:?}",
                 self.name,
