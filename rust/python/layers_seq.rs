@@ -57,7 +57,11 @@ fn layer_compute_mask(
     let masks = masks
         .unwrap_or_default()
         .iter()
-        .map(|m| m.as_ref().map(|m| to_tensor(m, Some("float32"))).transpose())
+        .map(|m| {
+            m.as_ref()
+                .map(|m| to_tensor(m, Some("float32")))
+                .transpose()
+        })
         .collect::<PyResult<Vec<_>>>()?;
     let layer = layer.get().layer.clone();
     let out = py.detach(|| {

@@ -19,11 +19,7 @@ pub fn check_masks(layer: &str, inputs: &[Tensor], masks: &[Option<Tensor>]) -> 
 /// The drivers' check of every mask they pass: at least one axis, no more axes than its
 /// input and the input's batch size (the steps axis is the consuming layer's to check, as
 /// channels_first layers keep steps last).
-pub fn check_mask_batches(
-    layer: &str,
-    inputs: &[Tensor],
-    masks: &[Option<Tensor>],
-) -> Result<()> {
+pub fn check_mask_batches(layer: &str, inputs: &[Tensor], masks: &[Option<Tensor>]) -> Result<()> {
     check_with(layer, inputs, masks, |m, x| {
         m.ndim() <= x.ndim() && x.shape().first() == m.shape().first()
     })
@@ -60,7 +56,10 @@ fn check_with(
 pub fn mask_as_weights(mask: &Tensor, ndim: usize) -> Result<Tensor> {
     let mut shape = mask.shape().to_vec();
     shape.resize(ndim, 1);
-    ops::reshape(&ops::cast(mask, crate::tensor::DType::F32)?.detach(), &shape)
+    ops::reshape(
+        &ops::cast(mask, crate::tensor::DType::F32)?.detach(),
+        &shape,
+    )
 }
 
 /// `keras.layers.Masking`: mask = any(x != mask_value, axis=-1); output = x * mask.
