@@ -481,15 +481,7 @@ fn random_layers_are_the_identity_at_inference() {
                 .unwrap(),
         ),
         Box::new(
-            RandomZoom::new(
-                "z",
-                (-0.5, 0.5),
-                Some((0.1, 0.2)),
-                bilinear(),
-                Some(4),
-                false,
-            )
-            .unwrap(),
+            RandomZoom::new("z", (-0.5, 0.5), Some((0.1, 0.2)), bilinear(), Some(4), false).unwrap(),
         ),
         Box::new(RandomContrast::new("c", (0.5, 0.5), (0.0, 1.0), Some(5), false).unwrap()),
         Box::new(RandomBrightness::new("b", (-0.5, 0.5), (0.0, 1.0), Some(6)).unwrap()),
