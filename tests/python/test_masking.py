@@ -164,3 +164,15 @@ def test_a_mask_that_does_not_match_is_a_value_error_naming_the_layer():
         layers.GlobalAveragePooling1D(name="gap")(x, mask=np.ones((3, 4), np.float32))
     with pytest.raises(ValueError, match=r"td.*\[2, 5\]"):
         layers.TimeDistributed(layers.Dense(2), name="td")(x, mask=np.ones((2, 5), np.float32))
+
+
+def test_eager_losses_weigh_steps_by_the_mask_of_y_pred():
+    ids = np.array([[1, 2, 0, 0], [3, 4, 5, 0]])
+    y = np.random.default_rng(6).normal(size=(2, 4, 2)).astype(np.float32)
+    pred = layers.Dense(2)(layers.Embedding(6, 3, mask_zero=True)(ids))
+    p = np.asarray(pred)
+    mask = ids != 0
+    want = (((p - y) ** 2).mean(-1) * mask).sum() / mask.sum()
+    np.testing.assert_allclose(float(np.asarray(keras.losses.MeanSquaredError()(y, pred))), want, rtol=1e-5)
+    unmasked = keras.losses.MeanSquaredError()(y, p)
+    np.testing.assert_allclose(float(np.asarray(unmasked)), ((p - y) ** 2).mean(), rtol=1e-5)
