@@ -176,3 +176,33 @@ def test_eager_losses_weigh_steps_by_the_mask_of_y_pred():
     np.testing.assert_allclose(float(np.asarray(keras.losses.MeanSquaredError()(y, pred))), want, rtol=1e-5)
     unmasked = keras.losses.MeanSquaredError()(y, p)
     np.testing.assert_allclose(float(np.asarray(unmasked)), ((p - y) ** 2).mean(), rtol=1e-5)
+
+
+def test_time_distributed_runs_a_python_layer_eagerly():
+    class Double(keras.layers.Layer):
+        def call(self, inputs):
+            return keras.ops.multiply(inputs, 2.0)
+
+    x = seq()
+    y = layers.TimeDistributed(Double())(x)
+    np.testing.assert_allclose(np.asarray(y), 2 * x)
+
+
+def test_metrics_fold_the_mask_into_given_sample_weights_as_keras():
+    ids = np.array([[1, 2, 0, 0], [3, 4, 5, 0]])
+    y = np.random.default_rng(7).normal(size=(2, 4, 2)).astype(np.float32)
+    model = keras.Sequential([
+        keras.Input((4,), dtype="int64"),
+        layers.Embedding(6, 3, mask_zero=True),
+        layers.Dense(2),
+    ])
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    p = model.predict(ids, verbose=0)
+    mae = np.abs(p - y).mean(-1)
+    # without sample weights Keras's metrics do not see the mask
+    logs = model.evaluate(ids, y, verbose=0, return_dict=True)
+    np.testing.assert_allclose(logs["mae"], mae.mean(), rtol=1e-5)
+    sw = np.random.default_rng(8).uniform(0.5, 2.0, size=(2, 4)).astype(np.float32)
+    w = sw * (ids != 0)
+    logs = model.evaluate(ids, y, sample_weight=sw, verbose=0, return_dict=True)
+    np.testing.assert_allclose(logs["mae"], (mae * w).sum() / w.sum(), rtol=1e-5)
