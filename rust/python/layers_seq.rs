@@ -40,8 +40,8 @@ fn layer_supports_masking(layer: &Bound<'_, PyLayer>) -> bool {
     layer.get().layer.supports_masking()
 }
 
-/// The masks of a core's outputs for these inputs and input masks (`compute_mask`); ids
-/// (Embedding) keep their dtype.
+/// The masks of a core's outputs for these inputs and input masks (`compute_mask`); the
+/// inputs are float32, as in `layer_call`.
 #[pyfunction]
 #[pyo3(signature = (layer, inputs, masks=None))]
 fn layer_compute_mask(
@@ -52,7 +52,7 @@ fn layer_compute_mask(
 ) -> PyResult<Vec<Option<PyTensor>>> {
     let xs = inputs
         .iter()
-        .map(|x| to_tensor(x, None))
+        .map(|x| to_tensor(x, Some("float32")))
         .collect::<PyResult<Vec<_>>>()?;
     let masks = masks
         .unwrap_or_default()
