@@ -88,7 +88,7 @@ fn out_of_range_ids_are_value_errors_naming_the_layer_id_and_input_dim() {
     // float ids holding whole numbers work, and the mask is ids != 0
     let f = Tensor::from_f32(vec![0.0, 3.0], &[1, 2]).unwrap();
     assert_eq!(
-        layer.call(&[f.clone()], &mut ctx).unwrap()[0].shape(),
+        layer.call(std::slice::from_ref(&f), &mut ctx).unwrap()[0].shape(),
         &[1, 2, 2]
     );
     let m = layer.compute_mask(&[f], &[]).unwrap()[0].clone().unwrap();
@@ -102,7 +102,9 @@ fn masking_zeroes_masked_steps_and_gives_their_mask() {
     v[3] = 0.5; // sample 0, step 1 is all mask_value
     let x = Tensor::from_f32(v.clone(), &[2, 3, 2]).unwrap();
     let layer = Masking::new("masking", 0.5);
-    let y = layer.call(&[x.clone()], &mut Context::new(false)).unwrap()[0]
+    let y = layer
+        .call(std::slice::from_ref(&x), &mut Context::new(false))
+        .unwrap()[0]
         .to_vec_f32()
         .unwrap();
     let m = layer.compute_mask(&[x], &[]).unwrap()[0]
@@ -230,7 +232,7 @@ fn a_masked_sequence_loss_averages_over_the_unmasked_steps_only() {
         output_losses: Default::default(),
     };
     let loss = compiled
-        .test_batch(&[ids(&IDS, &[2, 4])], &[y.clone()], None)
+        .test_batch(&[ids(&IDS, &[2, 4])], std::slice::from_ref(&y), None)
         .unwrap();
     // Keras: per-step mse, weighted by the mask, summed and divided by the valid count
     let (mut total, mut valid) = (0.0f32, 0.0f32);
