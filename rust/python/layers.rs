@@ -193,11 +193,7 @@ fn layer_call(
     let masks = masks
         .unwrap_or_default()
         .iter()
-        .map(|m| {
-            m.as_ref()
-                .map(|m| to_tensor(m, Some("float32")))
-                .transpose()
-        })
+        .map(|m| m.as_ref().map(|m| to_tensor(m, Some("float32"))).transpose())
         .collect::<PyResult<Vec<_>>>()?;
     let layer = layer.get().layer.clone();
     let (outs, losses) = py.detach(|| {
