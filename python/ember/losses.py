@@ -9,6 +9,8 @@ loss; the reduction and sample weights are then applied by the core.
 import inspect
 import re
 
+import numpy as np
+
 from ember import _native
 
 __all__ = [
@@ -106,8 +108,10 @@ class Loss:
     def __call__(self, y_true, y_pred, sample_weight=None):
         """The weighted, reduced loss: a scalar Tensor (per-sample values when the reduction
         is ``"none"``), differentiable with respect to ``y_pred``."""
+        in_mask = getattr(y_pred, "_keras_mask", None)
         values = self.call(_as_float(y_true), _as_float(y_pred))
-        return _native.reduce_weighted(values, sample_weight, None, self._reduction)
+        mask = _and_masks(in_mask, getattr(values, "_keras_mask", None))
+        return _native.reduce_weighted(values, sample_weight, mask, self._reduction)
 
     def call(self, y_true, y_pred):
         raise NotImplementedError(f"{type(self).__name__} must implement call(y_true, y_pred)")
@@ -121,6 +125,13 @@ class Loss:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r} reduction={self.reduction!r}>"
+
+
+def _and_masks(a, b):
+    """The logical AND of two optional Keras masks, as float 0/1 values."""
+    if a is None or b is None:
+        return a if b is None else b
+    return np.logical_and(np.asarray(a) != 0, np.asarray(b) != 0).astype(np.float32)
 
 
 class LossFunctionWrapper(Loss):
@@ -145,8 +156,12 @@ class LossFunctionWrapper(Loss):
         self._native = _native.make_loss(cls, config)
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        if self._native is not None:
+        mask = getattr(y_pred, "_keras_mask", None)
+        if self._native is not None and mask is None:
             return self._native.compute(y_true, y_pred, sample_weight)
+        if self._native is not None:  # y_pred's Keras mask weighs its steps
+            values, own = self._native.values(y_true, y_pred)
+            return _native.reduce_weighted(values, sample_weight, _and_masks(mask, own), self._reduction)
         return super().__call__(y_true, y_pred, sample_weight)
 
     def call(self, y_true, y_pred):

@@ -202,6 +202,7 @@ fn layer_call(
     let layer = layer.get().layer.clone();
     let (outs, losses) = py.detach(|| {
         let mut ctx = Context::new(training);
+        crate::nn::layers::check_mask_batches(layer.name(), &xs, &masks)?;
         layer
             .call_masked(&xs, &masks, &mut ctx)
             .map(|o| (o, ctx.losses))

@@ -11,6 +11,7 @@ mod layers_norm;
 mod layers_pooling;
 mod layers_preprocessing;
 mod layers_rnn;
+mod layers_seq;
 mod losses;
 mod metrics;
 mod ops_math;
@@ -38,6 +39,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     layers_conv::register(m)?;
     layers_attention::register(m)?;
     layers_rnn::register(m)?;
+    layers_seq::register(m)?;
     losses::register(m)?;
     metrics::register(m)?;
     optimizers::register(m)?;

@@ -11,7 +11,7 @@ use std::any::Any;
 use std::sync::Arc;
 
 /// An n-dimensional float32 or int64 tensor. Converts to and from numpy arrays.
-#[pyclass(name = "Tensor", module = "ember", subclass, frozen)]
+#[pyclass(name = "Tensor", module = "ember", subclass, frozen, dict)]
 pub struct PyTensor {
     pub t: Tensor,
 }

@@ -3,6 +3,7 @@
 //! one `Layer` object called from several nodes).
 use crate::autograd::Variable;
 use crate::error::Result;
+use crate::nn::layers::check_mask_batches;
 use crate::nn::{Context, Layer};
 use crate::ops;
 use crate::tensor::Tensor;
@@ -77,6 +78,18 @@ impl Graph {
 
     /// Runs the graph. Intermediate results are dropped once no later node needs them.
     pub fn forward(&self, inputs: &[Tensor], ctx: &mut Context) -> Result<Vec<Tensor>> {
+        Ok(self.forward_masked(inputs, ctx)?.0)
+    }
+
+    /// Runs the graph with Keras masks: a node whose inputs carry masks is called with
+    /// `call_masked`, and a layer that `supports_masking` gives its outputs the masks of
+    /// `compute_mask` (the others drop them). Returns the outputs and their masks. Until
+    /// some layer makes a mask, no mask is stored and every call is a plain `call`.
+    pub fn forward_masked(
+        &self,
+        inputs: &[Tensor],
+        ctx: &mut Context,
+    ) -> Result<(Vec<Tensor>, Vec<Option<Tensor>>)> {
         if inputs.len() != self.num_inputs {
             return Err(value_err!(
                 "model expects {} input(s), got {}",
@@ -85,6 +98,8 @@ impl Graph {
             ));
         }
         let mut results: Vec<Vec<Tensor>> = Vec::with_capacity(self.nodes.len());
+        // one entry per node from the first node that makes a mask on (empty before)
+        let mut masks: Option<Vec<Vec<Option<Tensor>>>> = None;
         let fetch = |results: &Vec<Vec<Tensor>>, s: &Source| -> Result<Tensor> {
             match *s {
                 Source::Input(i) => Ok(inputs[i].clone()),
@@ -98,15 +113,55 @@ impl Graph {
                 }
             }
         };
-        for node in &self.nodes {
+        let mask_of = |masks: &[Vec<Option<Tensor>>], s: &Source| match *s {
+            Source::Node { node, output } => masks
+                .get(node)
+                .and_then(|m| m.get(output).cloned().flatten()),
+            Source::Input(_) => None,
+        };
+        for (k, node) in self.nodes.iter().enumerate() {
             let xs = node
                 .inputs
                 .iter()
                 .map(|s| fetch(&results, s))
                 .collect::<Result<Vec<_>>>()?;
-            results.push(node.layer.call(&xs, ctx)?);
+            let in_masks: Vec<Option<Tensor>> = match &masks {
+                None => Vec::new(),
+                Some(ms) => node.inputs.iter().map(|s| mask_of(ms, s)).collect(),
+            };
+            let layer = &node.layer;
+            let outs = if in_masks.iter().any(|m| m.is_some()) {
+                check_mask_batches(layer.name(), &xs, &in_masks)?;
+                layer.call_masked(&xs, &in_masks, ctx)?
+            } else {
+                layer.call(&xs, ctx)?
+            };
+            let out_masks = if layer.supports_masking() {
+                layer.compute_mask(&xs, &in_masks)?
+            } else {
+                Vec::new()
+            };
+            match &mut masks {
+                Some(ms) => ms.push(out_masks),
+                None if out_masks.iter().any(|m| m.is_some()) => {
+                    let mut ms = vec![Vec::new(); k];
+                    ms.push(out_masks);
+                    masks = Some(ms);
+                }
+                None => {}
+            }
+            results.push(outs);
         }
-        self.outputs.iter().map(|s| fetch(&results, s)).collect()
+        let outs = self
+            .outputs
+            .iter()
+            .map(|s| fetch(&results, s))
+            .collect::<Result<Vec<_>>>()?;
+        let out_masks = match &masks {
+            Some(ms) => self.outputs.iter().map(|s| mask_of(ms, s)).collect(),
+            None => vec![None; self.outputs.len()],
+        };
+        Ok((outs, out_masks))
     }
 
     /// Every variable of every layer, each once.

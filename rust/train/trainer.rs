@@ -147,6 +147,7 @@ impl Compiled {
         &self,
         targets: &[Option<&Tensor>],
         outs: &[Tensor],
+        masks: &[Option<Tensor>],
         sw: Option<&Tensor>,
         ctx: &mut Context,
     ) -> Result<Tensor> {
@@ -158,7 +159,8 @@ impl Compiled {
             };
             let target =
                 targets[i].ok_or_else(|| value_err!("no target array for model output {i}"))?;
-            let mut l = losses::compute(loss.as_ref(), target, out, sw)?;
+            let mask = masks.get(i).and_then(|m| m.as_ref());
+            let mut l = losses::compute_masked(loss.as_ref(), target, out, sw, mask)?;
             per_output.push(l.item()?);
             if self.loss_weights[i] != 1.0 {
                 l = ops::scale(&l, self.loss_weights[i])?;
@@ -194,13 +196,20 @@ impl Compiled {
         &self,
         targets: &[Option<&Tensor>],
         outs: &[Tensor],
+        masks: &[Option<Tensor>],
         sw: Option<&Tensor>,
     ) -> Result<()> {
         let _ng = NoGrad::new();
-        for ((ms, target), out) in self.metrics.iter().zip(targets).zip(outs) {
+        for (i, ((ms, target), out)) in self.metrics.iter().zip(targets).zip(outs).enumerate() {
             if let Some(target) = target {
+                // Keras's metric wrappers fold y_pred's mask into the sample weights only
+                // when sample weights are given (`apply_mask` with reduction "sum")
+                let masked = match (sw, masks.get(i).and_then(|m| m.as_ref())) {
+                    (Some(w), Some(m)) => Some(masked_weights(w, m)?),
+                    _ => None,
+                };
                 for m in ms {
-                    m.lock().update(target, out, sw)?;
+                    m.lock().update(target, out, masked.as_ref().or(sw))?;
                 }
             }
         }
@@ -227,9 +236,9 @@ impl Compiled {
             value_err!("the model must be compiled with an optimizer before training")
         })?;
         let mut ctx = Context::new(true);
-        let outs = self.graph.forward(x, &mut ctx)?;
+        let (outs, masks) = self.graph.forward_masked(x, &mut ctx)?;
         let targets = self.targets(y, outs.len())?;
-        let total = self.total_loss(&targets, &outs, sw, &mut ctx)?;
+        let total = self.total_loss(&targets, &outs, &masks, sw, &mut ctx)?;
         let loss = total.item()?;
         let grads = autograd::grad(&total, None, &[])?;
         // free the tape before the update so weights are updated in place
@@ -245,7 +254,7 @@ impl Compiled {
         drop(grads);
         optimizer.lock().apply(&gs, &vs)?;
         self.graph.apply_constraints()?;
-        self.update_metrics(&targets, &outs, sw)?;
+        self.update_metrics(&targets, &outs, &masks, sw)?;
         Ok(loss)
     }
 
@@ -253,10 +262,12 @@ impl Compiled {
     pub fn test_batch(&self, x: &[Tensor], y: &[Tensor], sw: Option<&Tensor>) -> Result<f32> {
         let _ng = NoGrad::new();
         let mut ctx = Context::new(false);
-        let outs = self.graph.forward(x, &mut ctx)?;
+        let (outs, masks) = self.graph.forward_masked(x, &mut ctx)?;
         let targets = self.targets(y, outs.len())?;
-        let loss = self.total_loss(&targets, &outs, sw, &mut ctx)?.item()?;
-        self.update_metrics(&targets, &outs, sw)?;
+        let loss = self
+            .total_loss(&targets, &outs, &masks, sw, &mut ctx)?
+            .item()?;
+        self.update_metrics(&targets, &outs, &masks, sw)?;
         Ok(loss)
     }
 
@@ -320,6 +331,13 @@ impl Compiled {
         }
         Ok(tracker.result())
     }
+}
+
+/// Sample weights times a mask, each squeezed or expanded to the other's rank as Keras does.
+fn masked_weights(sw: &Tensor, mask: &Tensor) -> Result<Tensor> {
+    let sw = ops::cast(sw, crate::tensor::DType::F32)?;
+    let (m, w) = losses::squeeze_or_expand(mask, &sw, true)?;
+    ops::multiply(&w, &m)
 }
 
 /// The model's outputs for all samples of `x`, computed in batches in inference mode.

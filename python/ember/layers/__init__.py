@@ -23,8 +23,10 @@ from ember.layers.convolutional import (  # noqa: F401
     SeparableConvolution2D,
 )
 from ember.layers.core import Dense, Identity, Lambda  # noqa: F401
+from ember.layers.embedding import Embedding  # noqa: F401
 from ember.layers.input_layer import Input, InputLayer  # noqa: F401
 from ember.layers.layer import Layer  # noqa: F401
+from ember.layers.masking import Masking, TimeDistributed  # noqa: F401
 from ember.layers.merging import (  # noqa: F401
     Add,
     Average,

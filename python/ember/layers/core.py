@@ -39,6 +39,7 @@ class Dense(BuiltinLayer):
         if lora_rank:
             raise NotImplementedError("Dense: LoRA (lora_rank) is not supported by ember")
         super().__init__(**kwargs)
+        self.supports_masking = True
         self.units = int(units)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)

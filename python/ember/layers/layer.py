@@ -94,13 +94,51 @@ class Layer:
         rest = args[1:]
         if any_symbolic(inputs):
             return self._symbolic_call(inputs, *rest, **kwargs)
+        previous_mask = map_structure(get_keras_mask, inputs)
         inputs = map_structure(_to_tensor, inputs)
         self._maybe_build(map_structure(lambda t: tuple(t.shape), inputs))
         self._losses = []
+        has_mask = any(m is not None for m in flatten(previous_mask))
+        if kwargs.get("mask") is None and has_mask and self._call_accepts("mask"):
+            kwargs["mask"] = previous_mask
         for key in ("training", "mask"):
             if key in kwargs and not self._call_accepts(key):
                 kwargs.pop(key)
-        return self.call(inputs, *rest, **kwargs)
+        outputs = self.call(inputs, *rest, **kwargs)
+        if self.supports_masking:
+            self._set_mask_metadata(inputs, outputs, previous_mask if has_mask else None)
+        return outputs
+
+    # ------------------------------------------------------------------ masks
+    @property
+    def supports_masking(self):
+        """Keras's flag: the layer takes its input's mask and gives its outputs masks
+        (``compute_mask``). By default True exactly when ``compute_mask`` is overridden."""
+        flag = self.__dict__.get("_supports_masking")
+        if flag is None:
+            return type(self).compute_mask is not Layer.compute_mask
+        return flag
+
+    @supports_masking.setter
+    def supports_masking(self, value):
+        self._supports_masking = bool(value)
+
+    def compute_mask(self, inputs, previous_mask):
+        """The mask(s) of the outputs: by default the input's mask, passed on."""
+        return previous_mask
+
+    def _set_mask_metadata(self, inputs, outputs, previous_mask):
+        """Attaches ``compute_mask``'s masks to the outputs that have none (Keras's
+        ``_set_mask_metadata``)."""
+        flat = flatten(outputs)
+        if all(get_keras_mask(o) is not None for o in flat):
+            return
+        masks = self.compute_mask(inputs, previous_mask)
+        if masks is None:
+            return
+        for o, m in zip(flat, flatten(masks)):
+            if m is not None and get_keras_mask(o) is None:
+                set_keras_mask(o, m)
 
     def _call_accepts(self, name):
         params = inspect.signature(self.call).parameters
@@ -110,11 +148,26 @@ class Layer:
         shapes = map_structure(lambda t: t.shape, inputs)
         self._maybe_build(shapes)
         outputs = self._output_spec(inputs, shapes)
+        if self.supports_masking:
+            previous = map_structure(get_keras_mask, inputs)
+            has_mask = any(m is not None for m in flatten(previous))
+            self._set_symbolic_masks(inputs, outputs, previous if has_mask else None)
         call = len(self._inbound)
         for i, t in enumerate(flatten(outputs)):
             t._node, t._index, t._layer = (self, call), i, self
         self._inbound.append((inputs, outputs, args, dict(kwargs)))
         return outputs
+
+    def _set_symbolic_masks(self, inputs, outputs, previous_mask):
+        """Masks of symbolic outputs: ``compute_mask`` on the KerasTensors; a user layer whose
+        ``compute_mask`` cannot run symbolically gets a (batch, steps) mask where its input had one."""
+        try:
+            self._set_mask_metadata(inputs, outputs, previous_mask)
+        except Exception:
+            if previous_mask is not None:
+                for o in flatten(outputs):
+                    if get_keras_mask(o) is None and len(o.shape) >= 2:
+                        set_keras_mask(o, KerasTensor(o.shape[:2], dtype="bool"))
 
     def _output_spec(self, inputs, shapes):
         """The outputs of a call on the symbolic ``inputs``, as new KerasTensors: from
@@ -276,6 +329,19 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def get_keras_mask(x):
+    """The Keras mask a tensor carries (``x._keras_mask``), or None."""
+    return getattr(x, "_keras_mask", None)
+
+
+def set_keras_mask(x, mask):
+    """Attaches a mask to a tensor or KerasTensor (values that cannot carry one are skipped)."""
+    try:
+        x._keras_mask = mask
+    except AttributeError:
+        pass
 
 
 def _to_tensor(x):

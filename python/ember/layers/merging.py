@@ -56,6 +56,10 @@ class Merge(BuiltinLayer):
     def _check_count(self, shapes):
         pass
 
+    def _symbolic_mask(self, inputs, previous_mask):
+        masks = [m for m in (previous_mask or []) if m is not None]
+        return masks[0] if masks else None
+
     def compute_output_shape(self, input_shape):
         shapes = _input_shapes(self, input_shape)
         self._check_count(shapes)
@@ -193,6 +197,9 @@ class Dot(Merge):
         pair = (axes, axes) if isinstance(axes, int) else tuple(axes)
         self._set_core(_native.dot_layer(self.name, pair, self.normalize))
         self.built = True
+
+    def compute_mask(self, inputs, mask=None):
+        return None
 
     def _resolved_axes(self, shapes):
         pair = (self.axes, self.axes) if isinstance(self.axes, int) else self.axes

@@ -9,6 +9,7 @@ core does the native part and Python the rest.
 
 from ember import _native, constraints, regularizers
 from ember.layers.layer import Layer
+from ember.layers.symbolic import any_symbolic
 
 
 class BuiltinLayer(Layer):
@@ -28,8 +29,42 @@ class BuiltinLayer(Layer):
             self.add_loss(loss)
         return outs[0] if len(outs) == 1 else outs
 
+    @property
+    def supports_masking(self):
+        """Keras's flag, as the core reports it unless the layer sets it."""
+        flag = self.__dict__.get("_supports_masking")
+        if flag is None:
+            return self._core is not None and _native.layer_supports_masking(self._core)
+        return flag
+
+    @supports_masking.setter
+    def supports_masking(self, value):
+        self._supports_masking = bool(value)
+
+    def compute_mask(self, inputs, previous_mask=None):
+        """The outputs' masks, computed by the core (``Layer::compute_mask``); on symbolic
+        inputs, KerasTensors standing for them (``_symbolic_mask``)."""
+        if self._core is None:
+            return previous_mask
+        if any_symbolic(inputs):
+            return self._symbolic_mask(inputs, previous_mask)
+        xs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        masks = _mask_list(previous_mask)
+        out = _native.layer_compute_mask(self._core, xs, masks)
+        return out[0] if len(out) == 1 else out
+
+    def _symbolic_mask(self, inputs, previous_mask):
+        """The default of the core: the first input's mask, passed on."""
+        return _mask_list(previous_mask)[0] if previous_mask is not None else None
+
     def compute_output_shape(self, input_shape):
         return input_shape
+
+
+def _mask_list(mask):
+    if mask is None:
+        return None
+    return list(mask) if isinstance(mask, (list, tuple)) else [mask]
 
 
 def all_native(regularizer_list=(), constraint_list=()):

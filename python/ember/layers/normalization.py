@@ -34,6 +34,7 @@ class _AffineNormalization(BuiltinLayer):
     def __init__(self, center, scale, beta_initializer, gamma_initializer, beta_regularizer, gamma_regularizer,
                  beta_constraint, gamma_constraint, **kwargs):
         super().__init__(**kwargs)
+        self.supports_masking = True
         self.center = center
         self.scale = scale
         self.beta_initializer = initializers.get(beta_initializer)

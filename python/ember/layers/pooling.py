@@ -3,7 +3,6 @@ poolings ``GlobalMaxPooling1D/2D/3D``, ``GlobalAveragePooling1D/2D/3D`` (Keras 3
 arguments, defaults and aliases), computed by the core's pooling kernels."""
 
 from ember import _native
-from ember import ops as _ops
 from ember.backend import standardize_data_format
 from ember.layers.native import BuiltinLayer
 from ember.utils.argument_validation import standardize_tuple
@@ -183,9 +182,8 @@ class GlobalMaxPooling3D(_GlobalPooling):
 class GlobalAveragePooling1D(_GlobalPooling):
     """The mean over the steps: ``(batch, steps, features)`` to ``(batch, features)``.
 
-    A ``mask`` of shape ``(batch, steps)`` passed to the call excludes masked steps from the
-    mean, as in Keras. ember does not propagate masks between layers yet, so only an
-    explicit ``mask=`` in an eager call is honoured; compiled models run the plain mean.
+    With a mask of shape ``(batch, steps)`` (passed as ``mask=`` or carried by the input)
+    the mean runs over the unmasked steps only, as in Keras: ``sum(x * mask) / sum(mask)``.
     """
 
     _rank, _mode = 1, "average"
@@ -195,12 +193,7 @@ class GlobalAveragePooling1D(_GlobalPooling):
         self.supports_masking = True
 
     def call(self, inputs, mask=None, training=None):
-        if mask is None:
-            return super().call(inputs, training)
-        steps = 1 if self.data_format == "channels_last" else 2
-        keep = _ops.cast(_ops.expand_dims(_ops.not_equal(mask, 0), 2 if steps == 1 else 1), "float32")
-        total = _ops.sum(_ops.multiply(inputs, keep), axis=steps, keepdims=self.keepdims)
-        return _ops.divide(total, _ops.sum(keep, axis=steps, keepdims=self.keepdims))
+        return super().call(inputs, training, mask)
 
     def compute_mask(self, inputs, mask=None):
         return None

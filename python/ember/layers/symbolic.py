@@ -17,6 +17,7 @@ class KerasTensor:
         self._layer = layer
         self._index = index
         self._node = None
+        self._keras_mask = None  # a KerasTensor standing for the mask, when one flows here
 
     @property
     def ndim(self):

@@ -83,6 +83,11 @@ impl Layer for Activation {
         &self.name
     }
 
+    /// Keras: `supports_masking = True` (masks pass through).
+    fn supports_masking(&self) -> bool {
+        true
+    }
+
     fn call(&self, inputs: &[Tensor], _ctx: &mut Context) -> Result<Vec<Tensor>> {
         let x = single_input(&self.name, inputs)?;
         x.expect_f32(&format!("layer \"{}\"", self.name))?;
@@ -118,6 +123,11 @@ impl PReLU {
 impl Layer for PReLU {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Keras: `supports_masking = True` (masks pass through).
+    fn supports_masking(&self) -> bool {
+        true
     }
 
     fn call(&self, inputs: &[Tensor], _ctx: &mut Context) -> Result<Vec<Tensor>> {
@@ -183,6 +193,11 @@ impl Softmax {
 impl Layer for Softmax {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Keras: `supports_masking = True` (masks pass through).
+    fn supports_masking(&self) -> bool {
+        true
     }
 
     fn call(&self, inputs: &[Tensor], _ctx: &mut Context) -> Result<Vec<Tensor>> {

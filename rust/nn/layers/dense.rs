@@ -192,6 +192,11 @@ impl Layer for Dense {
         &self.name
     }
 
+    /// Keras: `supports_masking = True` (masks pass through).
+    fn supports_masking(&self) -> bool {
+        true
+    }
+
     fn call(&self, inputs: &[Tensor], ctx: &mut Context) -> Result<Vec<Tensor>> {
         let x = single_input(&self.name, inputs)?;
         x.expect_f32(&format!("Dense layer \"{}\"", self.name))?;

@@ -166,6 +166,27 @@ impl Layer for Merge {
         }
         Ok(vec![out])
     }
+
+    fn supports_masking(&self) -> bool {
+        true
+    }
+
+    /// Keras's `Merge.compute_mask`: the logical AND of the inputs' masks (None when no
+    /// input has one).
+    fn compute_mask(
+        &self,
+        _inputs: &[Tensor],
+        masks: &[Option<Tensor>],
+    ) -> Result<Vec<Option<Tensor>>> {
+        let mut out: Option<Tensor> = None;
+        for m in masks.iter().flatten() {
+            out = Some(match out {
+                Some(o) => ops::multiply(&o, m)?,
+                None => m.clone(),
+            });
+        }
+        Ok(vec![out])
+    }
 }
 
 fn with_all_shapes(e: Error, inputs: &[Tensor]) -> Error {
@@ -227,6 +248,36 @@ impl Layer for Concatenate {
         }
         Ok(vec![ops::concatenate(inputs, axis as isize)?])
     }
+
+    fn supports_masking(&self) -> bool {
+        true
+    }
+
+    /// Keras's `Concatenate.compute_mask`: each input's mask (all ones for an unmasked
+    /// input) spread over the input's shape, concatenated along `axis`, then any() over
+    /// the last axis.
+    fn compute_mask(
+        &self,
+        inputs: &[Tensor],
+        masks: &[Option<Tensor>],
+    ) -> Result<Vec<Option<Tensor>>> {
+        if masks.iter().all(|m| m.is_none()) || inputs.is_empty() {
+            return Ok(vec![None]);
+        }
+        let full = inputs
+            .iter()
+            .enumerate()
+            .map(|(i, x)| match masks.get(i).cloned().flatten() {
+                Some(m) => ops::multiply(
+                    &super::mask_as_weights(&m, x.ndim())?,
+                    &Tensor::ones(x.shape()),
+                ),
+                None => Ok(Tensor::ones(x.shape())),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let joined = ops::concatenate(&full, self.axis)?;
+        Ok(vec![Some(ops::max(&joined, Some(&[-1]), false)?)])
+    }
 }
 
 /// `x / max(||x||_2, 1e-7)` along `axis` (Keras's `normalize` with its default epsilon).
@@ -259,6 +310,19 @@ impl Dot {
 impl Layer for Dot {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Keras: `supports_masking = True` and `compute_mask` gives no mask.
+    fn supports_masking(&self) -> bool {
+        true
+    }
+
+    fn compute_mask(
+        &self,
+        _inputs: &[Tensor],
+        _masks: &[Option<Tensor>],
+    ) -> Result<Vec<Option<Tensor>>> {
+        Ok(vec![None])
     }
 
     fn call(&self, inputs: &[Tensor], _ctx: &mut Context) -> Result<Vec<Tensor>> {

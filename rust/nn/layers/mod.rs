@@ -5,6 +5,8 @@ mod activation;
 mod attention;
 mod conv;
 mod dense;
+mod embedding;
+mod masking;
 mod merge;
 mod multi_head_attention;
 mod normalization;
@@ -15,11 +17,14 @@ mod reshaping;
 mod rnn;
 mod spatial;
 mod spatial_dropout;
+mod time_distributed;
 
 pub use activation::{Activation, PReLU, Softmax};
 pub use attention::{Attention, ScoreMode};
 pub use conv::{Conv, ConvKind};
 pub use dense::{linear, Dense};
+pub use embedding::Embedding;
+pub use masking::{check_mask_batches, check_masks, mask_as_weights, Masking};
 pub use merge::{Concatenate, Dot, Merge, MergeOp};
 pub use multi_head_attention::{MultiHeadAttention, Projection};
 pub use normalization::{
@@ -33,6 +38,7 @@ pub use reshaping::{Flatten, Identity, Permute, RepeatVector, Reshape};
 pub use rnn::{Bidirectional, MergeMode, Recurrent, RecurrentOptions, StateSlot};
 pub use spatial::{Cropping, Interpolation, UpSampling, ZeroPadding};
 pub use spatial_dropout::SpatialDropout;
+pub use time_distributed::TimeDistributed;
 
 use super::constraints::Constraint;
 use super::regularizers::Regularizer;

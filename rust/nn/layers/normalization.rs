@@ -185,6 +185,11 @@ impl Layer for BatchNormalization {
         &self.name
     }
 
+    /// Keras: `supports_masking = True` (masks pass through).
+    fn supports_masking(&self) -> bool {
+        true
+    }
+
     fn call(&self, inputs: &[Tensor], ctx: &mut Context) -> Result<Vec<Tensor>> {
         let x = single_input(&self.name, inputs)?;
         x.expect_f32(&format!("BatchNormalization layer \"{}\"", self.name))?;
@@ -308,6 +313,11 @@ impl Layer for LayerNormalization {
         &self.name
     }
 
+    /// Keras: `supports_masking = True` (masks pass through).
+    fn supports_masking(&self) -> bool {
+        true
+    }
+
     fn call(&self, inputs: &[Tensor], _ctx: &mut Context) -> Result<Vec<Tensor>> {
         let x = single_input(&self.name, inputs)?;
         x.expect_f32(&format!("LayerNormalization layer \"{}\"", self.name))?;
@@ -400,6 +410,11 @@ impl Layer for GroupNormalization {
         &self.name
     }
 
+    /// Keras: `supports_masking = True` (masks pass through).
+    fn supports_masking(&self) -> bool {
+        true
+    }
+
     fn call(&self, inputs: &[Tensor], _ctx: &mut Context) -> Result<Vec<Tensor>> {
         let x = single_input(&self.name, inputs)?;
         x.expect_f32(&format!("GroupNormalization layer \"{}\"", self.name))?;
@@ -463,6 +478,11 @@ impl UnitNormalization {
 impl Layer for UnitNormalization {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Keras: `supports_masking = True` (masks pass through).
+    fn supports_masking(&self) -> bool {
+        true
     }
 
     fn call(&self, inputs: &[Tensor], _ctx: &mut Context) -> Result<Vec<Tensor>> {

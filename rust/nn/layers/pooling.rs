@@ -5,7 +5,8 @@ use super::{incompatible, single_input};
 use crate::error::Result;
 use crate::nn::{Context, Layer};
 use crate::ops::{self, PoolMode, PoolPadding, PoolSpec};
-use crate::tensor::Tensor;
+use crate::tensor::{DType, Tensor};
+use crate::value_err;
 
 /// The Keras class name of a pooling layer, for messages.
 fn class_name(global: bool, mode: PoolMode, rank: usize) -> String {
@@ -99,12 +100,55 @@ impl GlobalPooling {
     }
 }
 
+impl GlobalPooling {
+    /// Keras's masked `GlobalAveragePooling1D`: `sum(x * mask) / sum(mask)` over the steps.
+    fn masked_mean(&self, x: &Tensor, mask: &Tensor) -> Result<Tensor> {
+        let steps: isize = if self.channels_first { 2 } else { 1 };
+        let mut shape = mask.shape().to_vec();
+        if mask.shape() != [x.shape()[0], x.shape()[steps as usize]] {
+            return Err(value_err!(
+                "GlobalAveragePooling1D layer \"{}\": the mask must have shape (batch, steps), got {:?} for an input of shape {:?}",
+                self.name,
+                mask.shape(),
+                x.shape()
+            ));
+        }
+        shape.insert(if self.channels_first { 1 } else { 2 }, 1);
+        let m = ops::reshape(&ops::cast(mask, DType::F32)?.detach(), &shape)?;
+        let num = ops::sum(&ops::multiply(x, &m)?, Some(&[steps]), self.keepdims)?;
+        let den = ops::sum(&m, Some(&[steps]), self.keepdims)?;
+        ops::divide(&num, &den)
+    }
+}
+
 impl Layer for GlobalPooling {
     fn name(&self) -> &str {
         &self.name
     }
 
-    fn call(&self, inputs: &[Tensor], _ctx: &mut Context) -> Result<Vec<Tensor>> {
+    fn call(&self, inputs: &[Tensor], ctx: &mut Context) -> Result<Vec<Tensor>> {
+        self.call_masked(inputs, &[], ctx)
+    }
+
+    /// Keras: only `GlobalAveragePooling1D` supports masking (and gives no output mask).
+    fn supports_masking(&self) -> bool {
+        self.mode == PoolMode::Average && self.rank == 1
+    }
+
+    fn compute_mask(
+        &self,
+        _inputs: &[Tensor],
+        _masks: &[Option<Tensor>],
+    ) -> Result<Vec<Option<Tensor>>> {
+        Ok(vec![None])
+    }
+
+    fn call_masked(
+        &self,
+        inputs: &[Tensor],
+        masks: &[Option<Tensor>],
+        _ctx: &mut Context,
+    ) -> Result<Vec<Tensor>> {
         let x = single_input(&self.name, inputs)?;
         if x.ndim() != self.rank + 2 {
             return Err(incompatible(
@@ -126,6 +170,9 @@ impl Layer for GlobalPooling {
                 "non-empty spatial axes",
                 x.shape(),
             ));
+        }
+        if let (true, Some(Some(m))) = (self.supports_masking(), masks.first()) {
+            return Ok(vec![self.masked_mean(x, m)?]);
         }
         Ok(vec![match self.mode {
             PoolMode::Max => ops::max(x, Some(&axes), self.keepdims)?,

@@ -70,6 +70,11 @@ impl Layer for Dropout {
         &self.name
     }
 
+    /// Keras: `supports_masking = True` (masks pass through).
+    fn supports_masking(&self) -> bool {
+        true
+    }
+
     fn call(&self, inputs: &[Tensor], ctx: &mut Context) -> Result<Vec<Tensor>> {
         let x = single_input(&self.name, inputs)?;
         if !ctx.training || self.rate == 0.0 {
@@ -121,6 +126,11 @@ impl Layer for AlphaDropout {
         &self.name
     }
 
+    /// Keras: `supports_masking = True` (masks pass through).
+    fn supports_masking(&self) -> bool {
+        true
+    }
+
     fn call(&self, inputs: &[Tensor], ctx: &mut Context) -> Result<Vec<Tensor>> {
         let x = single_input(&self.name, inputs)?;
         if !ctx.training || self.rate == 0.0 {
@@ -169,6 +179,11 @@ impl Layer for GaussianDropout {
         &self.name
     }
 
+    /// Keras: `supports_masking = True` (masks pass through).
+    fn supports_masking(&self) -> bool {
+        true
+    }
+
     fn call(&self, inputs: &[Tensor], ctx: &mut Context) -> Result<Vec<Tensor>> {
         let x = single_input(&self.name, inputs)?;
         if !ctx.training || self.rate == 0.0 {
@@ -212,6 +227,11 @@ impl Layer for GaussianNoise {
         &self.name
     }
 
+    /// Keras: `supports_masking = True` (masks pass through).
+    fn supports_masking(&self) -> bool {
+        true
+    }
+
     fn call(&self, inputs: &[Tensor], ctx: &mut Context) -> Result<Vec<Tensor>> {
         let x = single_input(&self.name, inputs)?;
         if !ctx.training || self.stddev == 0.0 {
@@ -245,6 +265,11 @@ impl ActivityRegularization {
 impl Layer for ActivityRegularization {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Keras: `supports_masking = True` (masks pass through).
+    fn supports_masking(&self) -> bool {
+        true
     }
 
     fn call(&self, inputs: &[Tensor], ctx: &mut Context) -> Result<Vec<Tensor>> {

@@ -190,6 +190,11 @@ impl Layer for Identity {
         &self.name
     }
 
+    /// Keras: `supports_masking = True` (masks pass through).
+    fn supports_masking(&self) -> bool {
+        true
+    }
+
     fn call(&self, inputs: &[Tensor], _ctx: &mut Context) -> Result<Vec<Tensor>> {
         Ok(inputs.to_vec())
     }

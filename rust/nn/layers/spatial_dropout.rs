@@ -42,6 +42,11 @@ impl Layer for SpatialDropout {
         self.dropout.name()
     }
 
+    /// Keras: `supports_masking = True` (masks pass through).
+    fn supports_masking(&self) -> bool {
+        true
+    }
+
     fn call(&self, inputs: &[Tensor], ctx: &mut Context) -> Result<Vec<Tensor>> {
         let x = single_input(self.name(), inputs)?;
         if x.ndim() != self.ndim {

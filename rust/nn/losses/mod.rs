@@ -87,7 +87,25 @@ pub fn compute(
     y_pred: &Tensor,
     sample_weight: Option<&Tensor>,
 ) -> Result<Tensor> {
+    compute_masked(loss, y_true, y_pred, sample_weight, None)
+}
+
+/// `compute` for a `y_pred` that carries a Keras mask (shaped like its leading axes):
+/// as `keras.losses.Loss.__call__`, the mask (and'ed with the loss's own) weighs the
+/// per-sample values, and the mean reductions divide by the number of unmasked values.
+pub fn compute_masked(
+    loss: &dyn Loss,
+    y_true: &Tensor,
+    y_pred: &Tensor,
+    sample_weight: Option<&Tensor>,
+    pred_mask: Option<&Tensor>,
+) -> Result<Tensor> {
     let (values, mask) = loss.call_masked(y_true, y_pred)?;
+    let mask = match (pred_mask, mask) {
+        (Some(p), Some(m)) => Some(ops::multiply(&p.detach(), &m)?),
+        (Some(p), None) => Some(p.detach()),
+        (None, m) => m,
+    };
     reduce_weighted(&values, sample_weight, mask.as_ref(), loss.reduction())
 }
 
