@@ -19,7 +19,11 @@ class Fresh:
         self.make = make
 
 
-# class name -> (constructor kwargs, input shapes without the batch axis)
+def _uniform(rng, shape):
+    return rng.uniform(0, 1, shape).astype("float32")
+
+
+# class name -> (constructor kwargs, input shapes without the batch axis[, input data maker])
 SPECS = {
     "Activation": ({"activation": "softplus"}, [(5,)]),
     "ActivityRegularization": ({"l1": 0.01, "l2": 0.02}, [(5,)]),
@@ -111,6 +115,10 @@ SPECS = {
               "recurrent_activation": "hard_sigmoid"}, [(4, 2)]),
     "GRU": ({"units": 3, "reset_after": False, "dropout": 0.2, "seed": 1}, [(4, 2)]),
     "Bidirectional": ({"layer": Fresh(lambda: L.LSTM(2, return_sequences=True)), "merge_mode": "ave"}, [(4, 3)]),
+    "Embedding": ({"input_dim": 4, "output_dim": 3, "mask_zero": True, "embeddings_regularizer": "l2"}, [(5,)],
+                  lambda rng, shape: rng.integers(0, 4, shape).astype("float32")),
+    "Masking": ({"mask_value": 0.5}, [(4, 3)]),
+    "TimeDistributed": ({"layer": Fresh(lambda: L.Dense(2, activation="tanh"))}, [(4, 3)]),
     "RNN": ({"cell": Fresh(lambda: L.StackedRNNCells([L.GRUCell(3), L.SimpleRNNCell(2)])),
              "return_sequences": True}, [(4, 2)]),
 }
@@ -136,7 +144,7 @@ CLASSES = _layer_classes()
 def _model(name):
     if name not in SPECS:
         pytest.fail(f"no round-trip spec for layers.{name}: add one to SPECS in {__file__}")
-    kwargs, shapes = SPECS[name]
+    kwargs, shapes, data = (SPECS[name] + (_uniform,))[:3]
     kwargs = {k: v.make() if isinstance(v, Fresh) else v for k, v in kwargs.items()}
     inputs = [ember.Input(s) for s in shapes]
     layer = getattr(L, name)(**kwargs)
@@ -144,7 +152,7 @@ def _model(name):
     model = ember.Model(inputs if len(inputs) > 1 else inputs[0], out)
     rng = np.random.default_rng(0)
     model.set_weights([rng.uniform(0.5, 1.5, w.shape).astype(w.dtype) for w in model.get_weights()])
-    xs = [rng.uniform(0, 1, (3,) + s).astype("float32") for s in shapes]
+    xs = [data(rng, (3,) + s) for s in shapes]
     return model, layer, xs if len(xs) > 1 else xs[0]
 
 

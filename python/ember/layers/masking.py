@@ -70,7 +70,15 @@ class TimeDistributed(BuiltinLayer):
         return tuple(input_shape[:2]) + tuple(out[1:])
 
     def get_config(self):
-        return {
-            **super().get_config(),
-            "layer": {"class_name": type(self.layer).__name__, "config": self.layer.get_config()},
-        }
+        from ember.saving.serialization_lib import serialize_keras_object
+
+        return {**super().get_config(), "layer": serialize_keras_object(self.layer)}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from ember.saving.serialization_lib import deserialize_keras_object as load
+
+        config = dict(config)
+        layer = config["layer"]  # a dict, or already a layer when the loader rebuilt it
+        config["layer"] = load(layer, custom_objects) if isinstance(layer, dict) else layer
+        return cls(**config)
