@@ -11,7 +11,7 @@ import numpy as np
 
 import ember as keras
 
-VOCAB = 2000
+VOCAB = 1000
 POSITIVE = np.arange(10, 30)  # token ids of "good", "great", ...
 NEGATIVE = np.arange(30, 50)  # "bad", "awful", ...
 NOT = 2  # the negation token
@@ -49,11 +49,11 @@ def build(maxlen):
     return keras.Model(inputs, outputs, name="imdb_bilstm")
 
 
-def main(epochs=8, verbose="auto", seed=1, maxlen=60):
-    """Trains the classifier on 4,000 generated reviews; returns the accuracy on 1,000 more."""
+def main(epochs=4, verbose="auto", seed=1, maxlen=60):
+    """Trains the classifier on 10,000 generated reviews; returns the accuracy on 1,000 more."""
     keras.utils.set_random_seed(seed)
     rng = np.random.default_rng(seed)
-    train, y_train = make_reviews(4000, rng)
+    train, y_train = make_reviews(10000, rng)
     test, y_test = make_reviews(1000, rng)
     x_train = keras.utils.pad_sequences(train, maxlen=maxlen)
     x_test = keras.utils.pad_sequences(test, maxlen=maxlen)

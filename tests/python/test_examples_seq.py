@@ -24,3 +24,7 @@ def test_gru_forecaster_beats_the_last_value_baseline_fourfold():
 
 def test_seq2seq_reverses_most_held_out_strings():
     assert load("seq2seq_chars").main(verbose=0) >= 0.9
+
+
+def test_imdb_style_bidirectional_lstm_classifies_held_out_reviews():
+    assert load("imdb_bilstm").main(verbose=0) >= 0.95
