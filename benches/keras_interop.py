@@ -119,11 +119,48 @@ def optimizer_states(d):
     return failures
 
 
+def randomized(model):
+    model.set_weights([rand(*w.shape) * 0.5 for w in model.get_weights()])
+    return model
+
+
+def recurrent():
+    inp = ember.Input((7,), dtype="int32")
+    x = L.Embedding(12, 5, mask_zero=True)(inp)
+    x = L.LSTM(4, return_sequences=True)(x)
+    x = L.GRU(3, return_sequences=True, go_backwards=True)(x)
+    x = L.GRU(3, reset_after=False, return_sequences=True)(x)
+    x = L.Bidirectional(L.SimpleRNN(2, return_sequences=True))(x)
+    x = L.Bidirectional(L.LSTM(3), merge_mode="sum")(x)
+    ids = RNG.integers(1, 12, size=(5, 7))
+    ids[:, 5:] = 0
+    return randomized(ember.Model(inp, L.Dense(2)(x))), [ids.astype("int32")]
+
+
+def sequence_heads():
+    inp = ember.Input((6, 4))
+    seq, h, c = L.LSTM(3, return_sequences=True, return_state=True)(L.Masking()(inp))
+    pooled = L.GlobalAveragePooling1D()(L.TimeDistributed(L.Dense(2, activation="tanh"))(seq))
+    x = rand(3, 6, 4)
+    x[0, 4:] = 0.0
+    return randomized(ember.Model(inp, [pooled, h, c])), [x]
+
+
+def attention():
+    q, v = ember.Input((4, 6)), ember.Input((5, 6))
+    a = L.Attention(use_scale=True)([q, v])
+    b = L.AdditiveAttention()([q, v])
+    c = L.MultiHeadAttention(num_heads=2, key_dim=3)(q, v)
+    d = L.MultiHeadAttention(num_heads=3, key_dim=2, value_dim=4, use_bias=False)(q, q, use_causal_mask=True)
+    return randomized(ember.Model([q, v], L.Concatenate()([a, b, c, d]))), [rand(3, 4, 6), rand(3, 5, 6)]
+
+
 def main():
     failures = 0
     with tempfile.TemporaryDirectory() as d:
         failures += optimizer_states(d)
-        for make in (dense, conv, conv1d_3d, normalization_reshaping, merging, nested, compiled):
+        for make in (dense, conv, conv1d_3d, normalization_reshaping, merging, nested, compiled, recurrent,
+                     sequence_heads, attention):
             made = make()
             model, xs = made[0], made[1]
             path = os.path.join(d, make.__name__ + ".keras")

@@ -59,6 +59,8 @@ def functional_config(model):
             for owner, call in graph.nodes:
                 if owner is layer:
                     ins, _, args, kwargs = layer._inbound[call]
+                    if hasattr(layer, "_keras_call"):  # a layer that packs its call's tensors
+                        (ins, *args), kwargs = layer._keras_call(ins, args, kwargs)
                     nodes.append({"args": [_tensor_json(ins, index)] + [_tensor_json(a, index) for a in args],
                                   "kwargs": {k: _tensor_json(v, index) for k, v in kwargs.items()}})
         entry["inbound_nodes"] = nodes
@@ -82,7 +84,15 @@ def functional_from_config(cls, config, custom_objects=None):
     if not isinstance(config.get("layers"), list):
         raise ValueError(f"The config of {where} has no list of `layers`")
     created, outputs, pending = {}, {}, []
-    for entry in config["layers"]:
+    entries = _without_unused_ops(config["layers"], config.get("output_layers"))
+    kept = {e.get("name") for e in entries}
+
+    def node_refs(node):  # what a call needs, less the `mask=` of left-out mask ops
+        kwargs = node.get("kwargs") or {}
+        masks = [r for r in _refs(kwargs.get("mask")) if r[0] in kept]
+        return _refs([node.get("args", []), {k: v for k, v in kwargs.items() if k != "mask"}]) + masks
+
+    for entry in entries:
         if not isinstance(entry, dict) or "class_name" not in entry:
             raise ValueError(f"The config of {where} has a malformed layer entry: {entry!r}")
         spec = {k: v for k, v in entry.items() if k not in ("inbound_nodes", "name")}
@@ -101,11 +111,12 @@ def functional_from_config(cls, config, custom_objects=None):
     while pending:
         progress, rest = False, []
         for name, node in pending:
-            refs = _refs(node)
+            refs = node_refs(node)
             if all(tuple(r[:2]) in outputs for r in refs) and not any(n == name for n, _ in rest):
                 layer = created[name]
                 args = [_resolve(a, outputs, custom_objects) for a in node.get("args", [])]
-                kwargs = {k: _resolve(v, outputs, custom_objects) for k, v in (node.get("kwargs") or {}).items()}
+                kwargs = {k: _resolve(v, outputs, custom_objects) for k, v in (node.get("kwargs") or {}).items()
+                          if not (k == "mask" and any(r[0] not in kept for r in _refs(v)))}
                 kwargs = {k: v for k, v in kwargs.items() if not (k in ("mask", "training") and v is None)}
                 result = layer(*args, **kwargs)
                 k = done.get(name, 0)
@@ -142,6 +153,32 @@ def functional_from_config(cls, config, custom_objects=None):
     if cls is Model or not issubclass(cls, Model):
         return Model(inputs, outs, **kwargs)
     return cls(inputs=inputs, outputs=outs, **kwargs)
+
+
+def _without_unused_ops(entries, output_layers):
+    """The layer entries less the ``keras.src.ops`` nodes that only compute masks: Keras 3
+    records the mask computations of Embedding and Masking (NotEqual, Any) in functional
+    configs and passes them as ``mask=`` to the next layer; ember's layers compute their
+    masks themselves, so such nodes (and those ``mask`` arguments) are left out."""
+    def names(spec):
+        if _is_history(spec):
+            return {spec[0]}
+        values = spec.values() if isinstance(spec, dict) else spec if isinstance(spec, list) else []
+        return {n for v in values for n in names(v)}
+
+    def is_op(e):
+        return isinstance(e, dict) and str(e.get("module", "")).startswith("keras.src.ops")
+
+    kept = list(entries)
+    while True:
+        used = names(output_layers) | {
+            r[0] for e in kept if isinstance(e, dict) for n in e.get("inbound_nodes") or []
+            for r in _refs([n.get("args", []), {k: v for k, v in (n.get("kwargs") or {}).items() if k != "mask"}])
+        }
+        fewer = [e for e in kept if not (is_op(e) and e.get("name") not in used)]
+        if len(fewer) == len(kept):
+            return kept
+        kept = fewer
 
 
 def _refs(value):

@@ -142,6 +142,18 @@ def _children(obj):
             yield attr, list(value)
 
 
+class SavedWeights:
+    """What a Keras sub-layer saves (an RNN's cell, an attention projection), for a layer
+    that keeps those weights itself: returned by the layer's ``_saveable_children()``."""
+
+    def __init__(self, name, variables):
+        self.name = name
+        self._variables = [v for v in variables if v is not None]
+
+    def _saved_variables(self):
+        return self._variables
+
+
 def own_variables(layer):
     """The variables a layer saves itself: its own trainable then non-trainable ones (a
     layer whose Keras twin orders them otherwise defines ``_saved_variables()``)."""

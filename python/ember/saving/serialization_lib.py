@@ -255,7 +255,8 @@ _KERAS_ONLY_NEUTRAL = {
     "quantization_config": None, "sparse": False, "ragged": False, "optional": False, "input_axes": None,
     "output_axes": None, "lora_rank": None, "lora_alpha": None, "dora_rank": None, "dora_alpha": None,
     "autocast": True, "synchronized": False, "shared_object_id": None, "renorm": False, "renorm_clipping": None,
-    "renorm_momentum": 0.99, "antialias": False,
+    "renorm_momentum": 0.99, "antialias": False, "activity_regularizer": None, "use_gate": False,
+    "sliding_window": None,
 }
 
 

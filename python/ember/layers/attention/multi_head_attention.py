@@ -90,6 +90,9 @@ class MultiHeadAttention(BuiltinLayer):
             query_shape, value_shape = shapes[0], shapes[1]
             key_shape = shapes[2] if len(shapes) > 2 else None
         query_shape, value_shape = tuple(query_shape), tuple(value_shape)
+        self._shapes_dict = {"query_shape": query_shape, "value_shape": value_shape}
+        if key_shape is not None:
+            self._shapes_dict["key_shape"] = tuple(key_shape)
         key_shape = value_shape if key_shape is None else tuple(key_shape)
         name = f"MultiHeadAttention layer '{self.name}'"
         if value_shape[1:-1] != key_shape[1:-1]:
@@ -142,6 +145,39 @@ class MultiHeadAttention(BuiltinLayer):
         )
         self._set_core(self._core_for(False, False), self._graph_ok)
         self.built = True
+
+    def _keras_call(self, inputs, args, kwargs):
+        """The call as Keras records it, from the packed ``[query, value(, key(, attention_mask))]``:
+        ``(query, value), {key, attention_mask, ...}``."""
+        query, value, *rest = inputs
+        named = dict(zip(("key", "attention_mask"), rest))
+        return [query, value, *args], {**kwargs, **named}
+
+    def get_build_config(self):
+        """Keras's form for a layer built from several shapes."""
+        if not self.built:
+            return None
+        return {"shapes_dict": {k: [None if d is None else int(d) for d in v] for k, v in self._shapes_dict.items()}}
+
+    def build_from_config(self, config):
+        if config and "shapes_dict" in config:
+            self.build(**{k: tuple(v) for k, v in config["shapes_dict"].items()})
+        elif config and "input_shape" in config:
+            self.build(config["input_shape"])
+
+    def _saved_variables(self):
+        return []  # all are saved by the projections (``_saveable_children``)
+
+    def _saveable_children(self):
+        """Keras keeps each projection in an EinsumDense sub-layer (``query_dense/vars/0`` the
+        kernel, ``vars/1`` the bias); files are laid out the same way."""
+        from ember.saving.saving_lib import SavedWeights
+
+        w = self._weights_by_role
+        for role, path in (("query", "query_dense"), ("key", "key_dense"), ("value", "value_dense"),
+                           ("attention_output", "output_dense")):
+            variables = [v for v in (w.get(role + "_kernel"), w.get(role + "_bias")) if v is not None]
+            yield path, SavedWeights(f"{self.name}/{path}", variables)
 
     def _core_for(self, causal, scores):
         key = (bool(causal), bool(scores))

@@ -198,6 +198,15 @@ class FusedRNN(CellOptions, BuiltinLayer):
                 kwargs["mask"] = [mask] + [None] * len(states)
         return super().__call__(*args, **kwargs)
 
+    def _saved_variables(self):
+        return []  # Keras keeps them in the layer's cell
+
+    def _saveable_children(self):
+        """Files hold the weights where Keras keeps them: ``<layer>/cell/vars/{0,1,2}``."""
+        from ember.saving.saving_lib import SavedWeights
+
+        yield "cell", SavedWeights(f"{self.name}/cell", [self.kernel, self.recurrent_kernel, self.bias])
+
     def build(self, input_shape):
         shape = input_shape[0] if input_shape and not isinstance(input_shape[0], (int, type(None))) else input_shape
         if len(shape) != 3:
