@@ -24,7 +24,6 @@ class Bidirectional(BuiltinLayer):
                 f"Invalid merge mode. Received: {merge_mode}. Merge mode should be one of "
                 '{"sum", "mul", "ave", "concat", None}'
             )
-        kwargs.setdefault("name", "bidirectional_" + layer.name)
         super().__init__(**kwargs)
         config = layer.get_config()
         config["name"] = "forward_" + layer.name
