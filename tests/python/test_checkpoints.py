@@ -15,7 +15,7 @@ import ember
 from ember import layers as L
 from ember.callbacks import BackupAndRestore, Callback, ModelCheckpoint
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+EMBER_PATH = os.path.dirname(os.path.dirname(os.path.abspath(ember.__file__)))
 
 
 def _data(n=64, seed=0):
@@ -181,7 +181,7 @@ CHILD = textwrap.dedent("""
 
 
 def _run(*args):
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
+    env = dict(os.environ, PYTHONPATH=EMBER_PATH)  # the child imports the ember under test
     return subprocess.run([sys.executable, "-c", CHILD, *map(str, args)], env=env, capture_output=True,
                           timeout=300)
 

@@ -17,7 +17,7 @@ import ember
 from ember import layers as L
 from ember.saving import saving_lib
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+EMBER_PATH = os.path.dirname(os.path.dirname(os.path.abspath(ember.__file__)))
 
 
 def _model():
@@ -263,7 +263,7 @@ def test_kill_during_save_keeps_previous_file(tmp_path, mode):
     path = str(tmp_path / ("m.keras" if mode == "keras" else "m.weights.h5"))
     (m.save if mode == "keras" else m.save_weights)(path)
     before = open(path, "rb").read()
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
+    env = dict(os.environ, PYTHONPATH=EMBER_PATH)  # the child imports the ember under test
     proc = subprocess.run([sys.executable, "-c", CHILD, path, mode], env=env, capture_output=True, timeout=120)
     assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()
     assert open(path, "rb").read() == before
