@@ -186,19 +186,7 @@ fn layer_call(
     training: bool,
     masks: Option<Vec<Option<Bound<'_, PyAny>>>>,
 ) -> PyResult<(Vec<PyTensor>, Vec<PyTensor>)> {
-    let xs = inputs
-        .iter()
-        .map(|x| to_tensor(x, Some("float32")))
-        .collect::<PyResult<Vec<_>>>()?;
-    let masks = masks
-        .unwrap_or_default()
-        .iter()
-        .map(|m| {
-            m.as_ref()
-                .map(|m| to_tensor(m, Some("float32")))
-                .transpose()
-        })
-        .collect::<PyResult<Vec<_>>>()?;
+    let (xs, masks) = inputs_and_masks(&inputs, masks)?;
     let layer = layer.get().layer.clone();
     let (outs, losses) = py.detach(|| {
         let mut ctx = Context::new(training);
@@ -209,6 +197,21 @@ fn layer_call(
     })?;
     let wrap = |v: Vec<crate::Tensor>| v.into_iter().map(PyTensor::new).collect();
     Ok((wrap(outs), wrap(losses)))
+}
+
+/// A layer call's inputs and their Keras masks (None, or one per input) as float32 tensors.
+pub(super) fn inputs_and_masks(
+    inputs: &[Bound<'_, PyAny>],
+    masks: Option<Vec<Option<Bound<'_, PyAny>>>>,
+) -> PyResult<(Vec<crate::Tensor>, Vec<Option<crate::Tensor>>)> {
+    let f32 = |x: &Bound<'_, PyAny>| to_tensor(x, Some("float32"));
+    let xs = inputs.iter().map(f32).collect::<PyResult<Vec<_>>>()?;
+    let masks = masks
+        .unwrap_or_default()
+        .iter()
+        .map(|m| m.as_ref().map(f32).transpose())
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok((xs, masks))
 }
 
 /// Projects the layer's constrained weights (what the trainer does after each step).

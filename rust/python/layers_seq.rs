@@ -1,8 +1,8 @@
 //! Sequence-layer factories (`Embedding`, `Masking`, `TimeDistributed`) and the eager
 //! side of Keras masks: a core's `supports_masking` and `compute_mask`.
 use super::handles::PyLayer;
-use super::layers::{cons, native, reg, var, PyConstraint, PyRegularizer};
-use super::tensor::{to_tensor, PyTensor, PyVariable};
+use super::layers::{cons, inputs_and_masks, native, reg, var, PyConstraint, PyRegularizer};
+use super::tensor::{PyTensor, PyVariable};
 use crate::nn::layers::{Embedding, Masking, TimeDistributed};
 use pyo3::prelude::*;
 
@@ -50,19 +50,7 @@ fn layer_compute_mask(
     inputs: Vec<Bound<'_, PyAny>>,
     masks: Option<Vec<Option<Bound<'_, PyAny>>>>,
 ) -> PyResult<Vec<Option<PyTensor>>> {
-    let xs = inputs
-        .iter()
-        .map(|x| to_tensor(x, Some("float32")))
-        .collect::<PyResult<Vec<_>>>()?;
-    let masks = masks
-        .unwrap_or_default()
-        .iter()
-        .map(|m| {
-            m.as_ref()
-                .map(|m| to_tensor(m, Some("float32")))
-                .transpose()
-        })
-        .collect::<PyResult<Vec<_>>>()?;
+    let (xs, masks) = inputs_and_masks(&inputs, masks)?;
     let layer = layer.get().layer.clone();
     let out = py.detach(|| {
         let _ng = crate::autograd::NoGrad::new();
