@@ -163,7 +163,7 @@ class Layer:
         ``compute_mask`` cannot run symbolically gets a (batch, steps) mask where its input had one."""
         try:
             self._set_mask_metadata(inputs, outputs, previous_mask)
-        except Exception:
+        except (TypeError, ValueError, AttributeError, NotImplementedError):  # numeric code on KerasTensors
             if previous_mask is not None:
                 for o in flatten(outputs):
                     if get_keras_mask(o) is None and len(o.shape) >= 2:
