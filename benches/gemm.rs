@@ -100,5 +100,16 @@ fn batched(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, squares, mlp_shapes, batched);
+/// The per-step products of the W4 LSTM (batch 64, 128 units, 4 gates): forward
+/// `h @ recurrent_kernel` and backward `da @ recurrent_kernel^T`, and the same for half the
+/// batch (what one of two threads computes when the batch is split between them).
+fn rnn_step_shapes(c: &mut Criterion) {
+    ember::cpu::pool::keep_freed_memory();
+    for m in [64, 32] {
+        product(c, "sgemm_rnn_step", m, 128, 512, false, false);
+        product(c, "sgemm_rnn_step", m, 512, 128, false, false);
+    }
+}
+
+criterion_group!(benches, squares, mlp_shapes, batched, rnn_step_shapes);
 criterion_main!(benches);

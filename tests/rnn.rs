@@ -1,11 +1,12 @@
 //! The fused recurrent op and layers: forward against a naive step-by-step reference
 //! (each cell, masks, go_backwards, recurrent dropout masks), backward by finite
-//! differences through the whole sequence, and the layers' shape errors.
-use ember::autograd::check_gradients;
+//! differences through the whole sequence, the batch split between threads, token-id
+//! inputs (an Embedding fused in), and the layers' shape errors.
+use ember::autograd::{check_gradients, grad, watch};
 use ember::cpu::rnn::{Cell, GateFn};
 use ember::nn::layers::{Bidirectional, MergeMode, Recurrent, RecurrentOptions};
 use ember::nn::{Context, Layer};
-use ember::ops::{self, RnnSpec};
+use ember::ops::{self, RnnInput, RnnSpec};
 use ember::{Tensor, Variable};
 use std::sync::Arc;
 
@@ -396,4 +397,199 @@ fn bidirectional_concat_matches_two_layers() {
     let yb = ops::flip(&b.call(&[x], &mut ctx).unwrap().remove(0), Some(&[1])).unwrap();
     let want = ops::concatenate(&[yf, yb], -1).unwrap();
     assert_eq!(y.to_vec_f32().unwrap(), want.to_vec_f32().unwrap());
+}
+
+/// `f`'s value and the gradients of `sum(f * w)` in each input, for fixed pseudo-random
+/// `w` that repeat for each batch row (so one row run alone gets the same weights).
+fn value_and_grads(
+    f: impl Fn(&[Tensor]) -> Tensor,
+    inputs: &[Tensor],
+) -> (Vec<f32>, Vec<Vec<f32>>) {
+    let leaves: Vec<Tensor> = inputs.iter().map(watch).collect();
+    let out = f(&leaves);
+    let row = out.numel() / out.shape()[0];
+    let w: Vec<f32> = (0..out.numel())
+        .map(|i| 0.5 + ((i % row * 7919) % 13) as f32 / 13.0)
+        .collect();
+    let w = Tensor::from_f32(w, out.shape()).unwrap();
+    let loss = ops::sum(&ops::multiply(&out, &w).unwrap(), None, false).unwrap();
+    let ids: Vec<u64> = leaves.iter().map(|t| t.node().unwrap().id()).collect();
+    let grads = grad(&loss, None, &ids).unwrap();
+    let g = ids
+        .iter()
+        .zip(&leaves)
+        .map(|(id, l)| match grads.get(id) {
+            Some(g) => g.to_vec_f32().unwrap(),
+            None => vec![0.0; l.numel()],
+        })
+        .collect();
+    (out.to_vec_f32().unwrap(), g)
+}
+
+fn assert_close(what: &str, got: &[f32], want: &[f32], tol: f32) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (g - w).abs() <= tol * (1.0 + w.abs()),
+            "{what}[{i}]: {g} vs {w}"
+        );
+    }
+}
+
+/// A large batch is split between threads, each running the whole sequence for its rows:
+/// every row's outputs and gradients must be those of the row run alone, and the weights'
+/// gradients their sum over the rows.
+#[test]
+fn batch_parts_match_rows_run_alone() {
+    ember::cpu::pool::set_num_threads(3).unwrap();
+    let (b, t, d, u) = (50, 5, 3, 4);
+    let mask: Vec<f32> = (0..b * t)
+        .map(|i| ((i * 7 + i / t) % 5 != 0) as u8 as f32)
+        .collect();
+    for case in cases() {
+        let cell = case.cell;
+        let (w, r, bias) = weights(cell, d, u);
+        let ns = if cell == Cell::Lstm { 2 } else { 1 };
+        let sp = spec(cell, case.back);
+        let run = |xs: &[Tensor], rows: std::ops::Range<usize>| {
+            let nb = rows.len();
+            let pick = |v: &[f32], per: usize| v[rows.start * per..rows.end * per].to_vec();
+            let m = case
+                .masked
+                .then(|| Tensor::from_f32(pick(&mask, t), &[nb, t]).unwrap());
+            let rm = case
+                .rdrop
+                .then(|| data(&[b, u], 40, 1.0).to_vec_f32().unwrap());
+            let rm = rm.map(|v| Tensor::from_f32(pick(&v, u), &[nb, u]).unwrap());
+            ops::rnn(
+                &xs[0],
+                &xs[1],
+                &xs[2],
+                Some(&xs[3]),
+                &xs[4..],
+                m.as_ref(),
+                rm.as_ref(),
+                &sp,
+            )
+            .unwrap()
+        };
+        let rows_of = |x: &Tensor, rows: std::ops::Range<usize>| {
+            let per: usize = x.shape()[1..].iter().product();
+            let mut shape = x.shape().to_vec();
+            shape[0] = rows.len();
+            let v = x.to_vec_f32().unwrap()[rows.start * per..rows.end * per].to_vec();
+            Tensor::from_f32(v, &shape).unwrap()
+        };
+        let mut inputs = vec![data(&[b, t, d], 1, 1.0), w, r, bias];
+        for i in 0..ns {
+            inputs.push(data(&[b, u], 20 + i, 0.5));
+        }
+        let (all, all_g) = value_and_grads(|xs| run(xs, 0..b), &inputs);
+        let mut weight_g: Vec<Vec<f32>> = all_g[1..4].iter().map(|g| vec![0.0; g.len()]).collect();
+        let what = format!("{cell:?} back={} masked={}", case.back, case.masked);
+        for bi in 0..b {
+            let mut one = inputs.clone();
+            for k in [0, 4, 5].into_iter().filter(|&k| k < inputs.len()) {
+                one[k] = rows_of(&inputs[k], bi..bi + 1);
+            }
+            let (v, g) = value_and_grads(|xs| run(xs, bi..bi + 1), &one);
+            let per_row = v.len();
+            let row = &all[bi * per_row..(bi + 1) * per_row];
+            assert_close(&format!("{what} row {bi}"), row, &v, 1e-5);
+            let gx = &all_g[0][bi * t * d..(bi + 1) * t * d];
+            assert_close(&format!("{what} dx row {bi}"), gx, &g[0], 1e-4);
+            let gh = &all_g[4][bi * u..(bi + 1) * u];
+            assert_close(&format!("{what} dh0 row {bi}"), gh, &g[4], 1e-4);
+            for (acc, gk) in weight_g.iter_mut().zip(&g[1..4]) {
+                acc.iter_mut().zip(gk).for_each(|(a, v)| *a += v);
+            }
+        }
+        for (k, (got, want)) in all_g[1..4].iter().zip(&weight_g).enumerate() {
+            assert_close(&format!("{what} weight {k}"), got, want, 1e-4);
+        }
+    }
+}
+
+/// Token ids with a table (an Embedding fused into the layer) give the numbers of the
+/// looked-up sequence, in values and in every gradient, the table's included.
+#[test]
+fn token_input_matches_looked_up_sequence() {
+    let (b, t, vocab, d, u) = (2, 4, 6, 3, 3);
+    let ids = Tensor::from_i64(vec![0, 3, 3, 1, 5, 0, 3, 2], &[b, t]).unwrap();
+    for case in cases() {
+        let cell = case.cell;
+        let (w, r, bias) = weights(cell, d, u);
+        let ns = if cell == Cell::Lstm { 2 } else { 1 };
+        let mut inputs = vec![data(&[vocab, d], 1, 1.0), w, r, bias];
+        for i in 0..ns {
+            inputs.push(data(&[b, u], 20 + i, 0.5));
+        }
+        let mask = case
+            .masked
+            .then(|| Tensor::from_f32(MASK.to_vec(), &[b, t]).unwrap());
+        let rm = case.rdrop.then(|| data(&[b, u], 40, 1.0));
+        let sp = spec(cell, case.back);
+        let fused = |xs: &[Tensor]| {
+            let input = RnnInput::Tokens {
+                ids: &ids,
+                table: &xs[0],
+                op: "Embedding layer \"emb\"",
+            };
+            ops::rnn(
+                input,
+                &xs[1],
+                &xs[2],
+                Some(&xs[3]),
+                &xs[4..],
+                mask.as_ref(),
+                rm.as_ref(),
+                &sp,
+            )
+        };
+        let looked_up = |xs: &[Tensor]| {
+            let x = ops::embedding_lookup("emb", &xs[0], &ids).unwrap();
+            ops::rnn(
+                &x,
+                &xs[1],
+                &xs[2],
+                Some(&xs[3]),
+                &xs[4..],
+                mask.as_ref(),
+                rm.as_ref(),
+                &sp,
+            )
+            .unwrap()
+        };
+        let what = format!("{cell:?} back={} masked={}", case.back, case.masked);
+        let (v, g) = value_and_grads(|xs| fused(xs).unwrap(), &inputs);
+        let (v_ref, g_ref) = value_and_grads(looked_up, &inputs);
+        assert_close(&what, &v, &v_ref, 1e-5);
+        for (k, (got, want)) in g.iter().zip(&g_ref).enumerate() {
+            assert_close(&format!("{what} grad {k}"), got, want, 1e-5);
+        }
+        check_gradients(fused, &inputs, 1e-2, 2e-2).unwrap_or_else(|e| panic!("{what}: {e}"));
+    }
+    // an id outside the table is an error naming the Embedding layer
+    let (w, r, bias) = weights(Cell::Lstm, d, u);
+    let bad = Tensor::from_i64(vec![0, 1, 2, 6, 0, 1, 2, 3], &[b, t]).unwrap();
+    let table = data(&[vocab, d], 1, 1.0);
+    let init = vec![Tensor::zeros(&[b, u]); 2];
+    let input = RnnInput::Tokens {
+        ids: &bad,
+        table: &table,
+        op: "Embedding layer \"emb\"",
+    };
+    let e = ops::rnn(
+        input,
+        &w,
+        &r,
+        Some(&bias),
+        &init,
+        None,
+        None,
+        &spec(Cell::Lstm, false),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("\"emb\"") && e.contains("6"), "{e}");
 }

@@ -106,11 +106,29 @@ impl Cell {
     }
 }
 
-/// `out[i] = a[i] + b[i]`.
+/// `out[i] = a[i] + b[i] + bias[i]`, or `a[i] + b[i]` when `bias` is empty (no bias).
 #[inline(always)]
-fn add_into(out: &mut [f32], a: &[f32], b: &[f32]) {
-    for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
-        *o = x + y;
+fn add_into(out: &mut [f32], a: &[f32], b: &[f32], bias: &[f32]) {
+    if bias.is_empty() {
+        for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+            *o = x + y;
+        }
+    } else {
+        for (((o, &x), &y), &z) in out.iter_mut().zip(a).zip(b).zip(bias) {
+            *o = x + y + z;
+        }
+    }
+}
+
+/// `out[i] = a[i] + bias[i]`, or a copy of `a` when `bias` is empty.
+#[inline(always)]
+fn add_bias(out: &mut [f32], a: &[f32], bias: &[f32]) {
+    if bias.is_empty() {
+        out.copy_from_slice(a);
+    } else {
+        for ((o, &x), &y) in out.iter_mut().zip(a).zip(bias) {
+            *o = x + y;
+        }
     }
 }
 
@@ -124,18 +142,22 @@ fn blend(cand: &mut [f32], prev: &[f32], m: f32) {
     }
 }
 
-/// Forward of one row of one step. `xw` is the input projection with the input bias,
-/// `rz` the recurrent product (for GRU without reset_after only its z and r columns),
-/// `eff` the previous output as the recurrent product saw it (after recurrent dropout),
-/// `h_prev`/`c_prev` the previous state. Writes the new state and the saved values.
+/// Forward of one row of one step. `xw` is the input projection (without bias), `bias`
+/// the bias of the gates' pre-activations (empty for none), `rz` the recurrent product
+/// (for GRU without reset_after only its z and r columns), `eff` the previous output as
+/// the recurrent product saw it (after recurrent dropout), `h_prev`/`c_prev` the previous
+/// state. Writes the new state and the saved values.
 pub struct Forward<'a> {
     pub cell: Cell,
     pub act: GateFn,
     pub ract: GateFn,
     pub m: f32,
     pub xw: &'a [f32],
+    /// The gates' bias (gates * U; for GRU with reset_after the z and r parts hold the
+    /// input and recurrent biases summed), or empty.
+    pub bias: &'a [f32],
     pub rz: &'a [f32],
-    /// GRU with reset_after: the recurrent bias (3U); empty otherwise.
+    /// GRU with reset_after: the recurrent bias of the candidate (U), or empty.
     pub rbias: &'a [f32],
     pub eff: &'a [f32],
     pub h_prev: &'a [f32],
@@ -159,6 +181,7 @@ impl WithSimd for Forward<'_> {
             ract,
             m,
             xw,
+            bias,
             rz,
             rbias,
             eff,
@@ -171,13 +194,15 @@ impl WithSimd for Forward<'_> {
             rmask,
         } = self;
         let u = h.len();
+        // the bias of gate columns `at..` (empty when there is none)
+        let bias_from = |at: usize| bias.get(at..).unwrap_or(&[]);
         match cell {
             Cell::Simple => {
-                add_into(h, xw, rz);
+                add_into(h, xw, rz, bias);
                 act.apply(h);
             }
             Cell::Lstm => {
-                add_into(saved, xw, rz);
+                add_into(saved, xw, rz, bias);
                 let (ifg, o) = saved.split_at_mut(3 * u);
                 let (if_, g) = ifg.split_at_mut(2 * u);
                 ract.apply(if_);
@@ -196,16 +221,15 @@ impl WithSimd for Forward<'_> {
             }
             Cell::Gru { reset_after: true } => {
                 let (zrh, rec) = saved.split_at_mut(3 * u);
-                add_into(rec, &rz[2 * u..], &rbias[2 * u..]);
-                let (xz, rzz, bz) = (&xw[..2 * u], &rz[..2 * u], &rbias[..2 * u]);
-                for (((o, &a), &b), &c) in zrh[..2 * u].iter_mut().zip(xz).zip(rzz).zip(bz) {
-                    *o = a + b + c;
-                }
+                add_bias(rec, &rz[2 * u..], rbias);
                 let (zr, hh) = zrh.split_at_mut(2 * u);
+                let bz = &bias[..bias.len().min(2 * u)];
+                add_into(zr, &xw[..2 * u], &rz[..2 * u], bz);
                 ract.apply(zr);
                 let r = &zr[u..];
-                for (((hh, &x), &r), &rc) in hh.iter_mut().zip(&xw[2 * u..]).zip(r).zip(&*rec) {
-                    *hh = x + r * rc;
+                add_bias(hh, &xw[2 * u..], bias_from(2 * u));
+                for ((hh, &r), &rc) in hh.iter_mut().zip(r).zip(&*rec) {
+                    *hh += r * rc;
                 }
                 act.apply(hh);
                 gru_output(h, &zr[..u], hh, eff);
@@ -213,7 +237,7 @@ impl WithSimd for Forward<'_> {
             Cell::Gru { reset_after: false } => {
                 // the candidate: `rz` holds (r * eff) @ R_h here (second phase)
                 let (zr, hh) = saved.split_at_mut(2 * u);
-                add_into(hh, &xw[2 * u..], rz);
+                add_into(hh, &xw[2 * u..], rz, bias_from(2 * u));
                 act.apply(hh);
                 gru_output(h, &zr[..u], hh, eff);
             }
@@ -243,11 +267,13 @@ fn gru_output(h: &mut [f32], z: &[f32], hh: &[f32], eff: &[f32]) {
     }
 }
 
-/// First phase of a GRU step without reset_after: the z and r gates from `xw` and the
-/// recurrent product `rz` (2U), saved in `saved[..2U]`, and `reff = r * eff`.
+/// First phase of a GRU step without reset_after: the z and r gates from `xw`, the bias
+/// (3U, or empty) and the recurrent product `rz` (2U), saved in `saved[..2U]`, and
+/// `reff = r * eff`.
 pub struct GruGates<'a> {
     pub ract: GateFn,
     pub xw: &'a [f32],
+    pub bias: &'a [f32],
     pub rz: &'a [f32],
     pub eff: &'a [f32],
     pub saved: &'a mut [f32],
@@ -261,7 +287,8 @@ impl WithSimd for GruGates<'_> {
     fn with_simd<S: Simd>(self, _simd: S) {
         let u = self.eff.len();
         let zr = &mut self.saved[..2 * u];
-        add_into(zr, &self.xw[..2 * u], self.rz);
+        let bz = &self.bias[..self.bias.len().min(2 * u)];
+        add_into(zr, &self.xw[..2 * u], self.rz, bz);
         self.ract.apply(zr);
         for ((o, &r), &e) in self.reff.iter_mut().zip(&zr[u..]).zip(self.eff) {
             *o = r * e;

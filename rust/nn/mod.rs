@@ -70,7 +70,7 @@ impl SeedStream {
 
 /// A built-in layer: the same object serves the eager driver (Python calls it) and the
 /// graph driver (the Rust trainer calls it).
-pub trait Layer: Send + Sync {
+pub trait Layer: std::any::Any + Send + Sync {
     fn name(&self) -> &str;
 
     /// Computes the layer's outputs (one tensor for most layers).

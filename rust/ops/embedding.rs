@@ -1,6 +1,6 @@
 //! Embedding lookup: a row gather from a (vocab, dim) table with a scatter-add backward.
 use crate::autograd::record;
-use crate::cpu::pool::PAR_MIN_ELEMS;
+use crate::cpu::pool::{self, PAR_MIN_ELEMS};
 use crate::error::Result;
 use crate::tensor::{DType, Tensor};
 use crate::value_err;
@@ -56,7 +56,7 @@ pub fn embedding_lookup(op: &str, table: &Tensor, ids: &Tensor) -> Result<Tensor
     let copy = |(o, &r): (&mut [f32], &usize)| o.copy_from_slice(&data[r * dim..(r + 1) * dim]);
     if dim > 0 {
         if out.len() >= PAR_MIN_ELEMS {
-            out.par_chunks_mut(dim).zip(rows.par_iter()).for_each(copy);
+            pool::install(|| out.par_chunks_mut(dim).zip(rows.par_iter()).for_each(copy));
         } else {
             out.chunks_mut(dim).zip(rows.iter()).for_each(copy);
         }
@@ -65,23 +65,33 @@ pub fn embedding_lookup(op: &str, table: &Tensor, ids: &Tensor) -> Result<Tensor
     shape.push(dim);
     let out = Tensor::new_f32(out, &shape);
     Ok(record("embedding", &[table], out, || {
-        move |g: &Tensor| Ok(vec![Some(scatter_rows(&g.f32_data()?, &rows, vocab, dim))])
+        move |g: &Tensor| {
+            let dx = scatter_rows(&g.f32_data()?, dim, &rows, vocab, dim);
+            Ok(vec![Some(Tensor::new_f32(dx, &[vocab, dim]))])
+        }
     }))
 }
 
-/// `dx[rows[i]] += g[i]` into a (vocab, dim) zero tensor.
-fn scatter_rows(g: &[f32], rows: &[usize], vocab: usize, dim: usize) -> Tensor {
+/// `dx[rows[i]] += g[i]` into (vocab, dim) zeros, where row `i` of `g` is the `dim`
+/// values at `g[i * stride..]`.
+pub(crate) fn scatter_rows(
+    g: &[f32],
+    stride: usize,
+    rows: &[usize],
+    vocab: usize,
+    dim: usize,
+) -> Vec<f32> {
     let mut dx = vec![0.0f32; vocab * dim];
     if dim == 0 {
-        return Tensor::new_f32(dx, &[vocab, dim]);
+        return dx;
     }
-    if g.len() < PAR_MIN_ELEMS {
-        for (gi, &r) in g.chunks(dim).zip(rows) {
-            for (d, v) in dx[r * dim..(r + 1) * dim].iter_mut().zip(gi) {
-                *d += v;
-            }
+    let g_row = |i: usize| &g[i * stride..i * stride + dim];
+    let add = |d: &mut [f32], i: usize| d.iter_mut().zip(g_row(i)).for_each(|(d, v)| *d += v);
+    if rows.len() * dim < PAR_MIN_ELEMS {
+        for (i, &r) in rows.iter().enumerate() {
+            add(&mut dx[r * dim..(r + 1) * dim], i);
         }
-        return Tensor::new_f32(dx, &[vocab, dim]);
+        return dx;
     }
     // positions grouped by table row (a counting sort), then one task per table row
     let mut start = vec![0usize; vocab + 1];
@@ -97,12 +107,12 @@ fn scatter_rows(g: &[f32], rows: &[usize], vocab: usize, dim: usize) -> Tensor {
         order[fill[r]] = i;
         fill[r] += 1;
     }
-    dx.par_chunks_mut(dim).enumerate().for_each(|(v, d)| {
-        for &i in &order[start[v]..start[v + 1]] {
-            for (dd, gv) in d.iter_mut().zip(&g[i * dim..(i + 1) * dim]) {
-                *dd += gv;
+    pool::install(|| {
+        dx.par_chunks_mut(dim).enumerate().for_each(|(v, d)| {
+            for &i in &order[start[v]..start[v + 1]] {
+                add(d, i);
             }
-        }
+        })
     });
-    Tensor::new_f32(dx, &[vocab, dim])
+    dx
 }

@@ -5,15 +5,16 @@
 //! GEMMs. One autograd node covers the whole sequence; workspaces are allocated once per
 //! call, never per step.
 use crate::autograd::record;
-use crate::cpu::gemm::{sgemm, sgemm_new, sgemm_new_pair, MatRef};
+use crate::cpu::gemm::{sgemm, sgemm_new, sgemm_new_pair, sgemm_serial, MatRef};
 use crate::cpu::pool;
-use crate::cpu::reduce::sum_axes;
 use crate::cpu::rnn::{Backward, Cell, Forward, GateFn, GruGates, GruReset};
 use crate::error::Result;
+use crate::ops::embedding::{scatter_rows, token_ids};
 use crate::tensor::Tensor;
 use crate::value_err;
 use pulp::Arch;
 use rayon::prelude::*;
+use std::ops::Range;
 
 /// What a fused recurrent layer computes.
 #[derive(Clone, Copy, Debug)]
@@ -24,8 +25,30 @@ pub struct RnnSpec {
     pub go_backwards: bool,
 }
 
-/// Rows per step below which the gate kernels run on the calling thread.
-const PAR_MIN_ROW_ELEMS: usize = 1 << 13;
+/// The sequence a fused recurrent layer reads.
+#[derive(Clone, Copy)]
+pub enum RnnInput<'a> {
+    /// The inputs themselves, (batch, steps, input_dim).
+    Sequence(&'a Tensor),
+    /// Token ids (batch, steps) and the (vocab, input_dim) table of the Embedding layer
+    /// that looks them up, fused into the recurrent layer: the input projection is then
+    /// `table @ kernel` once and a row of it per step, and the backward pass gives the
+    /// table's gradient directly. `op` names the Embedding layer in errors on bad ids.
+    Tokens {
+        ids: &'a Tensor,
+        table: &'a Tensor,
+        op: &'a str,
+    },
+}
+
+impl<'a> From<&'a Tensor> for RnnInput<'a> {
+    fn from(x: &'a Tensor) -> Self {
+        RnnInput::Sequence(x)
+    }
+}
+
+/// Batch rows below which a part of the batch is not given a thread of its own.
+const MIN_CHUNK_ROWS: usize = 16;
 
 /// Runs the sequence `x` (batch, steps, input_dim) through the cell from the initial
 /// state (`h0`, and `c0` for LSTM, each (batch, units)) and returns one tensor of shape
@@ -37,10 +60,11 @@ const PAR_MIN_ROW_ELEMS: usize = 1 << 13;
 /// (units, gates * units), bias (gates * units) or, for GRU with reset_after, (2, 3 * units).
 /// `mask` (batch, steps) marks the steps that update the state; `recurrent_mask`
 /// (batch, units) scales the previous output before it enters the step (recurrent
-/// dropout, fixed across steps).
+/// dropout, fixed across steps). With `RnnInput::Tokens` the sequence is the table's
+/// rows at the ids, and the gradient goes to the table (same numbers up to rounding).
 #[allow(clippy::too_many_arguments)]
-pub fn rnn(
-    x: &Tensor,
+pub fn rnn<'a>(
+    x: impl Into<RnnInput<'a>>,
     kernel: &Tensor,
     recurrent_kernel: &Tensor,
     bias: Option<&Tensor>,
@@ -49,8 +73,14 @@ pub fn rnn(
     recurrent_mask: Option<&Tensor>,
     spec: &RnnSpec,
 ) -> Result<Tensor> {
+    let input = x.into();
     let cell = spec.cell;
     let g = cell.gates();
+    // the tensor the gradient of the inputs goes to, and the shape of the sequence
+    let (x, seq_shape) = match input {
+        RnnInput::Sequence(x) => (x, x.shape()),
+        RnnInput::Tokens { ids, table, .. } => (table, ids.shape()),
+    };
     for t in [Some(x), Some(kernel), Some(recurrent_kernel), bias]
         .into_iter()
         .flatten()
@@ -58,13 +88,34 @@ pub fn rnn(
     {
         t.expect_f32("rnn")?;
     }
-    if x.ndim() != 3 {
-        return Err(value_err!(
-            "rnn: the inputs must have rank 3 (batch, timesteps, features), got shape {:?}",
-            x.shape()
-        ));
-    }
-    let (b, t, d) = (x.shape()[0], x.shape()[1], x.shape()[2]);
+    let (b, t, d, tokens) = match input {
+        RnnInput::Sequence(x) => {
+            if x.ndim() != 3 {
+                return Err(value_err!(
+                    "rnn: the inputs must have rank 3 (batch, timesteps, features), got shape {:?}",
+                    x.shape()
+                ));
+            }
+            (x.shape()[0], x.shape()[1], x.shape()[2], None)
+        }
+        RnnInput::Tokens { ids, table, op } => {
+            if table.ndim() != 2 || ids.ndim() != 2 {
+                return Err(value_err!(
+                    "{op}: the token ids must have rank 2 (batch, timesteps) and the table rank 2, got shapes {:?} and {:?}",
+                    ids.shape(),
+                    table.shape()
+                ));
+            }
+            let vocab = table.shape()[0];
+            let tokens = Tokens::new(token_ids(op, ids, vocab)?, vocab);
+            (
+                ids.shape()[0],
+                ids.shape()[1],
+                table.shape()[1],
+                Some(tokens),
+            )
+        }
+    };
     let rs = recurrent_kernel.shape();
     if rs.len() != 2 || rs[1] != g * rs[0] || rs[0] == 0 {
         return Err(value_err!(
@@ -76,7 +127,7 @@ pub fn rnn(
     if kernel.shape() != [d, gu] {
         return Err(value_err!(
             "rnn: the kernel must have shape [{d}, {gu}] for inputs {:?} and {u} units, got {:?}",
-            x.shape(),
+            seq_shape,
             kernel.shape()
         ));
     }
@@ -93,7 +144,7 @@ pub fn rnn(
     if t == 0 {
         return Err(value_err!(
             "rnn: the inputs {:?} have no time steps",
-            x.shape()
+            seq_shape
         ));
     }
     let nstates = if cell == Cell::Lstm { 2 } else { 1 };
@@ -110,7 +161,7 @@ pub fn rnn(
         if m.shape() != [b, t] {
             return Err(value_err!(
                 "rnn: the mask must have shape [{b}, {t}] to match the inputs {:?}, got {:?}",
-                x.shape(),
+                seq_shape,
                 m.shape()
             ));
         }
@@ -123,7 +174,16 @@ pub fn rnn(
             ));
         }
     }
-    let xc = x.contiguous_data();
+    // the rows the input projection multiplies: the sequence's, or the table's read
+    let xc = match &tokens {
+        None => x.contiguous_data(),
+        Some(tk) => {
+            let table = x.contiguous_data();
+            let table = table.f32_data()?;
+            let rows = tk.rows.iter().flat_map(|&r| &table[r * d..(r + 1) * d]);
+            Tensor::from_f32(rows.copied().collect(), &[tk.rows.len(), d])?
+        }
+    };
     let w = kernel.contiguous_data();
     let r = recurrent_kernel.contiguous_data();
     let bias_data = bias.map(|bt| bt.to_vec_f32()).transpose()?;
@@ -145,6 +205,7 @@ pub fn rnn(
     let fw = forward(
         &dims,
         &xc.f32_data()?,
+        tokens.as_ref().map(|tk| &tk.at[..]),
         &w.f32_data()?,
         &r.f32_data()?,
         bias_data.as_deref(),
@@ -158,9 +219,11 @@ pub fn rnn(
     inputs.extend(bias);
     inputs.extend(initial);
     let has_bias = bias.is_some();
+    let x_shape = x.shape().to_vec();
     Ok(record("rnn", &inputs, out.clone(), || {
         let saved = Saved {
             x: xc,
+            tokens,
             w,
             r,
             out: out.detach(),
@@ -175,8 +238,12 @@ pub fn rnn(
         move |gr: &Tensor| {
             let gd = gr.f32_data()?;
             let grads = backward(&dims, &saved, &gd)?;
+            let dx = match &saved.tokens {
+                None => grads.dx,
+                Some(tk) => tk.to_table(&grads.dx, d),
+            };
             let mut out = vec![
-                Some(Tensor::from_f32(grads.dx, &[b, t, d])?),
+                Some(Tensor::from_f32(dx, &x_shape)?),
                 Some(Tensor::from_f32(grads.dw, &[d, gu])?),
                 Some(Tensor::from_f32(grads.dr, &[u, gu])?),
             ];
@@ -191,6 +258,37 @@ pub fn rnn(
             Ok(out)
         }
     }))
+}
+
+/// Token ids as rows of the table they index: the distinct ids in ascending order, and
+/// for each batch row and step the position of its id among them. The projection then
+/// multiplies each table row read once, never more rows than the sequence has.
+struct Tokens {
+    rows: Vec<usize>,
+    at: Vec<usize>,
+    vocab: usize,
+}
+
+impl Tokens {
+    fn new(ids: Vec<usize>, vocab: usize) -> Tokens {
+        let mut rows = ids.clone();
+        rows.sort_unstable();
+        rows.dedup();
+        let at = ids
+            .iter()
+            .map(|&i| rows.partition_point(|&r| r < i))
+            .collect();
+        Tokens { rows, at, vocab }
+    }
+
+    /// The gradient of the whole (vocab, d) table from that of the rows read.
+    fn to_table(&self, grad: &[f32], d: usize) -> Vec<f32> {
+        let mut out = vec![0.0; self.vocab * d];
+        for (&r, g) in self.rows.iter().zip(grad.chunks_exact(d.max(1))) {
+            out[r * d..(r + 1) * d].copy_from_slice(g);
+        }
+        out
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -217,38 +315,82 @@ impl Dims {
         self.t + (self.spec.cell == Cell::Lstm) as usize
     }
 
-    fn parallel(&self) -> bool {
-        pool::num_threads() > 1 && self.b * self.u * self.spec.cell.gates() >= PAR_MIN_ROW_ELEMS
+    /// The batch split into row ranges, one per thread while each gets at least
+    /// `MIN_CHUNK_ROWS` rows. Each range runs the whole sequence on its own, so threads
+    /// never wait on each other between steps (a per-step hand-off costs more than half
+    /// the step's product at W4's size).
+    fn chunks(&self) -> Vec<Range<usize>> {
+        let n = (self.b / MIN_CHUNK_ROWS).clamp(1, pool::num_threads());
+        let per = self.b.div_ceil(n);
+        (0..self.b)
+            .step_by(per.max(1))
+            .map(|r| r..(r + per).min(self.b))
+            .collect()
     }
 }
 
-/// A raw pointer to a buffer whose rows the tasks of one step write disjointly.
-#[derive(Clone, Copy)]
-struct Rows(*mut f32);
-// SAFETY: each task touches only its own batch row's ranges (see the callers).
-unsafe impl Send for Rows {}
-unsafe impl Sync for Rows {}
-
-impl Rows {
-    fn of(v: &mut [f32]) -> Rows {
-        Rows(v.as_mut_ptr())
-    }
-
-    /// # Safety
-    /// `at + len` must be within the buffer and no other live slice may overlap it
-    /// mutably.
-    #[allow(clippy::mut_from_ref)]
-    unsafe fn get<'a>(self, at: usize, len: usize) -> &'a mut [f32] {
-        std::slice::from_raw_parts_mut(self.0.add(at), len)
-    }
-}
-
-/// Runs `f(row)` for each batch row, on the pool's threads when `par`.
-fn for_rows(par: bool, n: usize, f: impl Fn(usize) + Sync + Send) {
-    if par {
-        pool::install(|| (0..n).into_par_iter().for_each(&f))
+/// Runs `f` on each part, on the pool's threads when there are several.
+fn for_parts<P: Send>(parts: Vec<P>, f: impl Fn(P) + Sync + Send) {
+    if parts.len() > 1 {
+        pool::install(|| parts.into_par_iter().for_each(f))
     } else {
-        (0..n).for_each(f)
+        parts.into_iter().for_each(f)
+    }
+}
+
+/// `buf` cut into the row ranges `chunks`, rows of `per_row` values (an empty buffer
+/// gives empty parts).
+fn split_rows<'a>(
+    mut buf: &'a mut [f32],
+    per_row: usize,
+    chunks: &[Range<usize>],
+) -> Vec<&'a mut [f32]> {
+    chunks
+        .iter()
+        .map(|r| {
+            let n = if buf.is_empty() { 0 } else { r.len() * per_row };
+            let (part, rest) = std::mem::take(&mut buf).split_at_mut(n);
+            buf = rest;
+            part
+        })
+        .collect()
+}
+
+/// `(&v[a..a + n], &mut v[b..b + n])` for two ranges that do not overlap.
+fn read_write(v: &mut [f32], a: usize, b: usize, n: usize) -> (&[f32], &mut [f32]) {
+    if a < b {
+        let (lo, hi) = v.split_at_mut(b);
+        (&lo[a..a + n], &mut hi[..n])
+    } else {
+        let (lo, hi) = v.split_at_mut(a);
+        (&hi[..n], &mut lo[b..b + n])
+    }
+}
+
+/// `c (+)= a @ b` for one part of the batch: on the calling thread when the parts already
+/// run in parallel, else on the pool.
+#[allow(clippy::too_many_arguments)]
+fn step_product(
+    serial: bool,
+    m: usize,
+    n: usize,
+    k: usize,
+    a: MatRef,
+    b: MatRef,
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    let f = if serial { sgemm_serial } else { sgemm };
+    f(m, n, k, a, b, c, n, accumulate)
+}
+
+/// Rows `ti` of a (rows, t, width) buffer as a (rows x cols) matrix from column `col`.
+fn step_rows(data: &[f32], t: usize, width: usize, ti: usize, col: usize) -> MatRef<'_> {
+    MatRef {
+        data,
+        offset: ti * width + col,
+        rs: (t * width) as isize,
+        cs: 1,
     }
 }
 
@@ -262,7 +404,9 @@ struct Fwd {
 
 /// The buffers the backward pass reads; all per-step buffers are indexed by input step.
 struct Saved {
+    /// The rows the input projection multiplied (see `FwdIn::xw`).
     x: Tensor,
+    tokens: Option<Tokens>,
     w: Tensor,
     r: Tensor,
     out: Tensor,
@@ -275,10 +419,38 @@ struct Saved {
     cs: Vec<f32>,
 }
 
+/// What every part of the forward pass reads, for the whole batch.
+struct FwdIn<'a> {
+    dm: Dims,
+    serial: bool,
+    /// The input projection: one row per batch row and step, or with token ids one per
+    /// table row read (`ids` gives the row of each batch row and step).
+    xw: &'a [f32],
+    ids: Option<&'a [usize]>,
+    bias: &'a [f32],
+    rbias: &'a [f32],
+    r: &'a [f32],
+    h0: &'a [f32],
+    c0: &'a [f32],
+    mask: Option<&'a [f32]>,
+    rmask: Option<&'a [f32]>,
+}
+
+/// The rows of one part of the batch in the forward pass's outputs.
+struct FwdPart<'a> {
+    rows: Range<usize>,
+    out: &'a mut [f32],
+    saved: &'a mut [f32],
+    eff: &'a mut [f32],
+    reff: &'a mut [f32],
+    cs: &'a mut [f32],
+}
+
 #[allow(clippy::too_many_arguments)]
 fn forward(
     dm: &Dims,
     x: &[f32],
+    ids: Option<&[usize]>,
     w: &[f32],
     r: &[f32],
     bias: Option<&[f32]>,
@@ -290,37 +462,31 @@ fn forward(
     let Dims { b, t, d, u, spec } = *dm;
     let cell = spec.cell;
     let gu = cell.gates() * u;
-    let sw = cell.saved() * u;
-    let two_bias = cell == Cell::Gru { reset_after: true };
     let v1 = cell == Cell::Gru { reset_after: false };
-    let (bias_in, rbias): (Option<&[f32]>, &[f32]) = match bias {
-        Some(bv) if two_bias => (Some(&bv[..gu]), &bv[gu..]),
-        Some(bv) => (Some(bv), &[]),
-        None => (None, &[]),
+    // the gates' bias; with reset_after the recurrent bias of z and r joins the input
+    // one (they are only ever summed) and the candidate's stays apart (it is scaled by r)
+    let (bias, rbias): (Vec<f32>, &[f32]) = match bias {
+        None => (Vec::new(), &[]),
+        Some(bv) if cell == (Cell::Gru { reset_after: true }) => {
+            let mut v = bv[..gu].to_vec();
+            v[..2 * u]
+                .iter_mut()
+                .zip(&bv[gu..gu + 2 * u])
+                .for_each(|(a, &r)| *a += r);
+            (v, &bv[gu + 2 * u..])
+        }
+        Some(bv) => (bv.to_vec(), &[]),
     };
-    let zeros_rbias;
-    let rbias = if two_bias && rbias.is_empty() {
-        zeros_rbias = vec![0.0; gu];
-        &zeros_rbias[..]
-    } else {
-        rbias
-    };
-    // the input projection of every step at once
-    let mut xw = match bias_in {
-        Some(bv) => bv.repeat(b * t),
-        None => vec![0.0; b * t * gu],
-    };
-    sgemm(
-        b * t,
+    // the input projection of every step (or every table row) at once
+    let xw = sgemm_new((
+        x.len() / d.max(1),
         gu,
         d,
         MatRef::row_major(x, d),
         MatRef::row_major(w, gu),
-        &mut xw,
-        gu,
-        bias_in.is_some(),
-    );
+    ));
     let rows_out = dm.out_rows();
+    let sw = cell.saved() * u;
     let mut out = vec![0.0; b * rows_out * u];
     let mut saved = vec![0.0; b * t * sw];
     let mut eff = vec![0.0; b * t * u];
@@ -330,14 +496,80 @@ fn forward(
     } else {
         Vec::new()
     };
+    let chunks = dm.chunks();
+    let inp = FwdIn {
+        dm: *dm,
+        serial: chunks.len() > 1,
+        xw: &xw,
+        ids,
+        bias: &bias,
+        rbias,
+        r,
+        h0,
+        c0,
+        mask,
+        rmask,
+    };
+    let parts: Vec<FwdPart> = split_rows(&mut out, rows_out * u, &chunks)
+        .into_iter()
+        .zip(split_rows(&mut saved, t * sw, &chunks))
+        .zip(split_rows(&mut eff, t * u, &chunks))
+        .zip(split_rows(&mut reff, t * u, &chunks))
+        .zip(split_rows(&mut cs, t * u, &chunks))
+        .zip(chunks.iter().cloned())
+        .map(|(((((out, saved), eff), reff), cs), rows)| FwdPart {
+            rows,
+            out,
+            saved,
+            eff,
+            reff,
+            cs,
+        })
+        .collect();
+    for_parts(parts, |p| forward_part(&inp, p));
+    Fwd {
+        out,
+        saved,
+        eff,
+        reff,
+        cs,
+    }
+}
+
+/// The whole sequence for the batch rows of `p`.
+fn forward_part(inp: &FwdIn, p: FwdPart) {
+    let Dims { t, u, spec, .. } = inp.dm;
+    let cell = spec.cell;
+    let gu = cell.gates() * u;
+    let sw = cell.saved() * u;
+    let v1 = cell == Cell::Gru { reset_after: false };
+    let rows_out = inp.dm.out_rows();
+    let (r0, nb) = (p.rows.start, p.rows.len());
+    let FwdPart {
+        out,
+        saved,
+        eff,
+        reff,
+        cs,
+        ..
+    } = p;
+    // the projection row of batch row `bi` (of this part) at input step `ti`
+    let xw_row = |bi: usize, ti: usize| {
+        let row = (r0 + bi) * t + ti;
+        let at = inp.ids.map_or(row, |ids| ids[row]) * gu;
+        &inp.xw[at..at + gu]
+    };
+    let h0 = &inp.h0[r0 * u..(r0 + nb) * u];
+    let c0 = inp.c0.get(r0 * u..(r0 + nb) * u).unwrap_or(&[]);
+    let mask = inp.mask.map(|m| &m[r0 * t..(r0 + nb) * t]);
+    let rmask = inp.rmask.map(|m| &m[r0 * u..(r0 + nb) * u]);
     let rw = if v1 { 2 * u } else { gu };
-    let mut rz = vec![0.0; b * rw];
-    let mut rh = if v1 { vec![0.0; b * u] } else { Vec::new() };
+    let mut rz = vec![0.0; nb * rw];
+    let mut rh = if v1 { vec![0.0; nb * u] } else { Vec::new() };
     let arch = Arch::new();
-    let par = dm.parallel();
     // the first step's `eff`; each step's kernel writes the next one's
-    let t0 = dm.ti(0);
-    for bi in 0..b {
+    let t0 = inp.dm.ti(0);
+    for bi in 0..nb {
         let e = &mut eff[(bi * t + t0) * u..(bi * t + t0 + 1) * u];
         let h = &h0[bi * u..(bi + 1) * u];
         match rmask {
@@ -349,116 +581,84 @@ fn forward(
             None => e.copy_from_slice(h),
         }
     }
-    let (po, ps, pe, prf, pc) = (
-        Rows::of(&mut out),
-        Rows::of(&mut saved),
-        Rows::of(&mut eff),
-        Rows::of(&mut reff),
-        Rows::of(&mut cs),
-    );
     for s in 0..t {
-        let ti = dm.ti(s);
-        let prev_ti = (s > 0).then(|| dm.ti(s - 1));
-        let next_ti = (s + 1 < t).then(|| dm.ti(s + 1));
-        let eff_t = MatRef {
-            data: &eff,
-            offset: ti * u,
-            rs: (t * u) as isize,
-            cs: 1,
-        };
-        sgemm(
-            b,
-            rw,
-            u,
-            eff_t,
-            MatRef::row_major(r, gu),
-            &mut rz,
-            rw,
-            false,
-        );
+        let ti = inp.dm.ti(s);
+        let prev_ti = (s > 0).then(|| inp.dm.ti(s - 1));
+        let next_ti = (s + 1 < t).then(|| inp.dm.ti(s + 1));
+        let eff_t = step_rows(eff, t, u, ti, 0);
+        let rk = MatRef::row_major(inp.r, gu);
+        step_product(inp.serial, nb, rw, u, eff_t, rk, &mut rz, false);
         if v1 {
-            let rz = &rz;
-            for_rows(par, b, |bi| unsafe {
+            for bi in 0..nb {
                 let row = bi * t + ti;
                 arch.dispatch(GruGates {
                     ract: spec.recurrent_activation,
-                    xw: &xw[row * gu..(row + 1) * gu],
+                    xw: xw_row(bi, ti),
+                    bias: inp.bias,
                     rz: &rz[bi * rw..(bi + 1) * rw],
-                    eff: pe.get(row * u, u),
-                    saved: ps.get(row * sw, sw),
-                    reff: prf.get(row * u, u),
+                    eff: &eff[row * u..(row + 1) * u],
+                    saved: &mut saved[row * sw..(row + 1) * sw],
+                    reff: &mut reff[row * u..(row + 1) * u],
                 });
-            });
-            let reff_t = MatRef {
-                data: &reff,
-                offset: ti * u,
-                rs: (t * u) as isize,
-                cs: 1,
-            };
+            }
+            let reff_t = step_rows(reff, t, u, ti, 0);
             let rk = MatRef {
-                data: r,
+                data: inp.r,
                 offset: 2 * u,
                 rs: gu as isize,
                 cs: 1,
             };
-            sgemm(b, u, u, reff_t, rk, &mut rh, u, false);
+            step_product(inp.serial, nb, u, u, reff_t, rk, &mut rh, false);
         }
-        let rec: &[f32] = if v1 { &rh } else { &rz };
-        let rwid = if v1 { u } else { rw };
-        for_rows(par, b, |bi| unsafe {
+        let (rec, rwid): (&[f32], usize) = if v1 { (&rh, u) } else { (&rz, rw) };
+        for bi in 0..nb {
             let row = bi * t + ti;
-            let m = mask.map_or(1.0, |m| m[row]);
-            let hp: &[f32] = match s {
-                0 => &h0[bi * u..(bi + 1) * u],
-                _ => po.get((bi * rows_out + s - 1) * u, u),
+            let (h_prev, h): (&[f32], &mut [f32]) = match s {
+                0 => (
+                    &h0[bi * u..(bi + 1) * u],
+                    &mut out[bi * rows_out * u..(bi * rows_out + 1) * u],
+                ),
+                _ => {
+                    let at = (bi * rows_out + s) * u;
+                    read_write(out, at - u, at, u)
+                }
             };
-            let (c_prev, c): (&[f32], &mut [f32]) = if cell == Cell::Lstm {
-                (
-                    match prev_ti {
-                        None => &c0[bi * u..(bi + 1) * u],
-                        Some(p) => pc.get((bi * t + p) * u, u),
-                    },
-                    pc.get(row * u, u),
-                )
-            } else {
-                (&[], &mut [])
+            let (c_prev, c): (&[f32], &mut [f32]) = match (cell, prev_ti) {
+                (Cell::Lstm, None) => (&c0[bi * u..(bi + 1) * u], &mut cs[row * u..(row + 1) * u]),
+                (Cell::Lstm, Some(p)) => read_write(cs, (bi * t + p) * u, row * u, u),
+                _ => (&[], &mut []),
+            };
+            let (eff_row, eff_next): (&[f32], &mut [f32]) = match next_ti {
+                Some(n) => read_write(eff, row * u, (bi * t + n) * u, u),
+                None => (&eff[row * u..(row + 1) * u], &mut []),
             };
             arch.dispatch(Forward {
                 cell,
                 act: spec.activation,
                 ract: spec.recurrent_activation,
-                m,
-                xw: &xw[row * gu..(row + 1) * gu],
+                m: mask.map_or(1.0, |m| m[row]),
+                xw: xw_row(bi, ti),
+                bias: inp.bias,
                 rz: &rec[bi * rwid..(bi + 1) * rwid],
-                rbias,
-                eff: pe.get(row * u, u),
-                h_prev: hp,
+                rbias: inp.rbias,
+                eff: eff_row,
+                h_prev,
                 c_prev,
-                saved: ps.get(row * sw, sw),
-                h: po.get((bi * rows_out + s) * u, u),
+                saved: &mut saved[row * sw..(row + 1) * sw],
+                h,
                 c,
-                eff_next: match next_ti {
-                    Some(n) => pe.get((bi * t + n) * u, u),
-                    None => &mut [],
-                },
+                eff_next,
                 rmask: rmask.map(|rm| &rm[bi * u..(bi + 1) * u]),
             });
-        });
+        }
     }
     if cell == Cell::Lstm {
-        let last = dm.ti(t - 1);
-        for bi in 0..b {
+        let last = inp.dm.ti(t - 1);
+        for bi in 0..nb {
             let src = (bi * t + last) * u;
             out[(bi * rows_out + t) * u..(bi * rows_out + t + 1) * u]
                 .copy_from_slice(&cs[src..src + u]);
         }
-    }
-    Fwd {
-        out,
-        saved,
-        eff,
-        reff,
-        cs,
     }
 }
 
@@ -471,11 +671,34 @@ struct Grads {
     dc0: Vec<f32>,
 }
 
+/// What every part of the backward pass reads, for the whole batch.
+struct BwdIn<'a> {
+    dm: Dims,
+    serial: bool,
+    sv: &'a Saved,
+    /// The output's gradient, laid out as the output.
+    g: &'a [f32],
+    out: &'a [f32],
+    /// `R^T` (gates * U x U), rows contiguous for the per-step products.
+    rt: &'a [f32],
+}
+
+/// The rows of one part of the batch in the backward pass's buffers: `da` per step, the
+/// rest one row of U values per batch entry.
+struct BwdPart<'a> {
+    rows: Range<usize>,
+    da: &'a mut [f32],
+    /// This part's sum of `da` over its rows and steps (the bias gradient's share).
+    da_sum: &'a mut [f32],
+    deff: &'a mut [f32],
+    pass: &'a mut [f32],
+    dc: &'a mut [f32],
+}
+
 fn backward(dm: &Dims, sv: &Saved, g: &[f32]) -> Result<Grads> {
     let Dims { b, t, d, u, spec } = *dm;
     let cell = spec.cell;
     let gu = cell.gates() * u;
-    let sw = cell.saved() * u;
     let dw_ = cell.grad_width() * u;
     let two_bias = cell == Cell::Gru { reset_after: true };
     let v1 = cell == Cell::Gru { reset_after: false };
@@ -485,9 +708,6 @@ fn backward(dm: &Dims, sv: &Saved, g: &[f32]) -> Result<Grads> {
     let mut da = vec![0.0; b * t * dw_];
     let mut deff = vec![0.0; b * u];
     let mut pass = vec![0.0; b * u];
-    let mut dhs = vec![0.0; b * u];
-    let mut tmp = vec![0.0; b * u];
-    let mut q = if v1 { vec![0.0; b * u] } else { Vec::new() };
     let mut dc = vec![0.0; if cell == Cell::Lstm { b * u } else { 0 }];
     if cell == Cell::Lstm {
         for bi in 0..b {
@@ -495,23 +715,6 @@ fn backward(dm: &Dims, sv: &Saved, g: &[f32]) -> Result<Grads> {
             dc[bi * u..(bi + 1) * u].copy_from_slice(&g[at..at + u]);
         }
     }
-    let arch = Arch::new();
-    let par = dm.parallel();
-    let rmask = sv.rmask.as_deref();
-    let (pda, pdeff, ppass, pdh, ptmp, pdc) = (
-        Rows::of(&mut da),
-        Rows::of(&mut deff),
-        Rows::of(&mut pass),
-        Rows::of(&mut dhs),
-        Rows::of(&mut tmp),
-        Rows::of(&mut dc),
-    );
-    // recurrent columns of the pre-activation gradient and of R
-    let rec_k = match cell {
-        Cell::Gru { reset_after: true } => 3 * u,
-        Cell::Gru { reset_after: false } => 2 * u,
-        _ => gu,
-    };
     // R^T copied once, so that the per-step products read rows of contiguous memory
     let mut rt = vec![0.0; gu * u];
     for (i, row) in r.chunks_exact(gu).enumerate() {
@@ -519,93 +722,70 @@ fn backward(dm: &Dims, sv: &Saved, g: &[f32]) -> Result<Grads> {
             rt[j * u + i] = v;
         }
     }
-    let r_t = MatRef::row_major(&rt, u);
-    for s in (0..t).rev() {
-        let ti = dm.ti(s);
-        let prev_ti = (s > 0).then(|| dm.ti(s - 1));
-        // SAFETY (all row accesses below): row `bi` touches only batch row `bi`'s ranges.
-        for_rows(par, b, |bi| unsafe {
-            let row = bi * t + ti;
-            let m = sv.mask.as_ref().map_or(1.0, |m| m[row]);
-            let (c, c_prev): (&[f32], &[f32]) = if cell == Cell::Lstm {
-                (
-                    &sv.cs[row * u..(row + 1) * u],
-                    match prev_ti {
-                        None => &sv.c0[bi * u..(bi + 1) * u],
-                        Some(p) => &sv.cs[(bi * t + p) * u..(bi * t + p + 1) * u],
-                    },
-                )
-            } else {
-                (&[], &[])
-            };
-            let dcr: &mut [f32] = if cell == Cell::Lstm {
-                pdc.get(bi * u, u)
-            } else {
-                &mut []
-            };
-            arch.dispatch(Backward {
-                cell,
-                act: spec.activation,
-                ract: spec.recurrent_activation,
-                m,
-                g_out: &g[(bi * rows_out + s) * u..(bi * rows_out + s + 1) * u],
-                rmask: rmask.map(|rm| &rm[bi * u..(bi + 1) * u]),
-                dh: pdh.get(bi * u, u),
-                dc: dcr,
-                saved: &sv.saved[row * sw..(row + 1) * sw],
-                h: &out[(bi * rows_out + s) * u..(bi * rows_out + s + 1) * u],
-                c,
-                c_prev,
-                eff: &sv.eff[row * u..(row + 1) * u],
-                da: pda.get(row * dw_, dw_),
-                deff: pdeff.get(bi * u, u),
-                pass: ppass.get(bi * u, u),
-                tmp: ptmp.get(bi * u, u),
-            });
-        });
-        let da_t = |col: usize| MatRef {
-            data: unsafe { std::slice::from_raw_parts(pda.0, b * t * dw_) },
-            offset: ti * dw_ + col,
-            rs: (t * dw_) as isize,
-            cs: 1,
-        };
-        if v1 {
-            let rh_t = MatRef {
-                data: &rt,
-                offset: 2 * u * u,
-                rs: u as isize,
-                cs: 1,
-            };
-            sgemm(b, u, u, da_t(2 * u), rh_t, &mut q, u, false);
-            let q = &q;
-            for_rows(par, b, |bi| unsafe {
-                let row = bi * t + ti;
-                arch.dispatch(GruReset {
-                    ract: spec.recurrent_activation,
-                    q: &q[bi * u..(bi + 1) * u],
-                    r: &sv.saved[row * sw + u..row * sw + 2 * u],
-                    eff: &sv.eff[row * u..(row + 1) * u],
-                    dar: pda.get(row * dw_ + u, u),
-                    deff: pdeff.get(bi * u, u),
-                });
-            });
-        }
-        // SAFETY: no row task is running; `deff` is written only by this product.
-        let de = unsafe { pdeff.get(0, b * u) };
-        sgemm(b, u, rec_k, da_t(0), r_t, de, u, true);
-    }
+    let chunks = dm.chunks();
+    let mut da_sums = vec![0.0; chunks.len() * dw_];
+    let inp = BwdIn {
+        dm: *dm,
+        serial: chunks.len() > 1,
+        sv,
+        g,
+        out: &out,
+        rt: &rt,
+    };
+    let parts: Vec<BwdPart> = split_rows(&mut da, t * dw_, &chunks)
+        .into_iter()
+        .zip(da_sums.chunks_mut(dw_))
+        .zip(split_rows(&mut deff, u, &chunks))
+        .zip(split_rows(&mut pass, u, &chunks))
+        .zip(split_rows(&mut dc, u, &chunks))
+        .zip(chunks.iter().cloned())
+        .map(|(((((da, da_sum), deff), pass), dc), rows)| BwdPart {
+            rows,
+            da,
+            da_sum,
+            deff,
+            pass,
+            dc,
+        })
+        .collect();
+    for_parts(parts, |p| backward_part(&inp, p));
+    let rmask = sv.rmask.as_deref();
     let mut dh0 = pass;
     for (i, h) in dh0.iter_mut().enumerate() {
         *h += deff[i] * rmask.map_or(1.0, |m| m[i]);
     }
-    // whole-sequence products: the input part of the pre-activation gradient is its
-    // first `gu` columns, or for GRU with reset_after columns [0, 2u) and [3u, 4u)
-    let bt = b * t;
-    let da_m = |col: usize| MatRef {
-        data: &da,
-        offset: col,
-        rs: dw_ as isize,
-        cs: 1,
+    // whole-sequence products. The input part of the pre-activation gradient is its
+    // first `gu` columns, or for GRU with reset_after columns [0, 2u) (z, r) and [3u, 4u)
+    // (the candidate's input part): pieces (column of `da`, width, column of the kernel).
+    let pieces: &[(usize, usize, usize)] = if two_bias {
+        &[(0, 2 * u, 0), (3 * u, u, 2 * u)]
+    } else {
+        &[(0, gu, 0)]
+    };
+    // With token ids the products read `da`'s rows summed per table row (the projection
+    // read one table row per step), against the table in place of the sequence.
+    let (n, per_token): (usize, Vec<Vec<f32>>) = match &sv.tokens {
+        None => (b * t, Vec::new()),
+        Some(tk) => {
+            let n = tk.rows.len();
+            let sums = pieces
+                .iter()
+                .map(|&(col, width, _)| scatter_rows(&da[col..], dw_, &tk.at, n, width))
+                .collect();
+            (n, sums)
+        }
+    };
+    let grad_in = |i: usize| {
+        let (col, width, _) = pieces[i];
+        match per_token.get(i) {
+            Some(v) => MatRef::row_major(v, width),
+            None => MatRef {
+                data: &da,
+                offset: col,
+                rs: dw_ as isize,
+                cs: 1,
+            },
+        }
     };
     let w_t = |col: usize| {
         MatRef {
@@ -617,28 +797,41 @@ fn backward(dm: &Dims, sv: &Saved, g: &[f32]) -> Result<Grads> {
         .t()
     };
     let x_t = MatRef::row_major(&x, d).t();
-    let eff_t = MatRef::row_major(&sv.eff, u).t();
-    let (dx, mut dwk, mut dr): (Vec<f32>, Vec<f32>, Vec<f32>);
-    if two_bias {
-        let mut v = sgemm_new((bt, d, 2 * u, da_m(0), w_t(0)));
-        sgemm(bt, d, u, da_m(3 * u), w_t(2 * u), &mut v, d, true);
-        dx = v;
-        dwk = vec![0.0; d * gu];
-        sgemm(d, 2 * u, bt, x_t, da_m(0), &mut dwk, gu, false);
-        sgemm(d, u, bt, x_t, da_m(3 * u), &mut dwk[2 * u..], gu, false);
-        dr = sgemm_new((u, gu, bt, eff_t, da_m(0)));
+    let (dx, dwk) = if let [(_, width, _)] = pieces {
+        sgemm_new_pair(
+            (n, d, *width, grad_in(0), w_t(0)),
+            (d, gu, n, x_t, grad_in(0)),
+        )
     } else {
-        (dx, dwk) = sgemm_new_pair((bt, d, gu, da_m(0), w_t(0)), (d, gu, bt, x_t, da_m(0)));
-        if v1 {
-            dr = vec![0.0; u * gu];
-            sgemm(u, 2 * u, bt, eff_t, da_m(0), &mut dr, gu, false);
-            let reff_t = MatRef::row_major(&sv.reff, u).t();
-            sgemm(u, u, bt, reff_t, da_m(2 * u), &mut dr[2 * u..], gu, false);
-        } else {
-            dr = sgemm_new((u, gu, bt, eff_t, da_m(0)));
+        let mut dx = vec![0.0; n * d];
+        let mut dwk = vec![0.0; d * gu];
+        for (i, &(_, width, wcol)) in pieces.iter().enumerate() {
+            sgemm(n, d, width, grad_in(i), w_t(wcol), &mut dx, d, i > 0);
+            sgemm(d, width, n, x_t, grad_in(i), &mut dwk[wcol..], gu, false);
         }
+        (dx, dwk)
+    };
+    let da_m = |col: usize| MatRef {
+        data: &da,
+        offset: col,
+        rs: dw_ as isize,
+        cs: 1,
+    };
+    let eff_t = MatRef::row_major(&sv.eff, u).t();
+    let bt = b * t;
+    let dr = if v1 {
+        let mut dr = vec![0.0; u * gu];
+        sgemm(u, 2 * u, bt, eff_t, da_m(0), &mut dr, gu, false);
+        let reff_t = MatRef::row_major(&sv.reff, u).t();
+        sgemm(u, u, bt, reff_t, da_m(2 * u), &mut dr[2 * u..], gu, false);
+        dr
+    } else {
+        sgemm_new((u, gu, bt, eff_t, da_m(0)))
+    };
+    let mut sums = vec![0.0; dw_];
+    for part in da_sums.chunks(dw_) {
+        sums.iter_mut().zip(part).for_each(|(s, &p)| *s += p);
     }
-    let sums = sum_axes(&da, &[bt, dw_], &[true, false]);
     let db = if two_bias {
         let mut v = sums[..2 * u].to_vec();
         v.extend_from_slice(&sums[3 * u..4 * u]);
@@ -655,4 +848,116 @@ fn backward(dm: &Dims, sv: &Saved, g: &[f32]) -> Result<Grads> {
         dh0,
         dc0: dc,
     })
+}
+
+/// Backward through time for the batch rows of `p`.
+fn backward_part(inp: &BwdIn, p: BwdPart) {
+    let Dims { t, u, spec, .. } = inp.dm;
+    let sv = inp.sv;
+    let cell = spec.cell;
+    let gu = cell.gates() * u;
+    let sw = cell.saved() * u;
+    let dw_ = cell.grad_width() * u;
+    let v1 = cell == Cell::Gru { reset_after: false };
+    let rows_out = inp.dm.out_rows();
+    let (r0, nb) = (p.rows.start, p.rows.len());
+    let BwdPart {
+        da,
+        da_sum,
+        deff,
+        pass,
+        dc,
+        ..
+    } = p;
+    // this part's rows of the saved buffers
+    fn rows(v: &[f32], r0: usize, nb: usize, per_row: usize) -> &[f32] {
+        v.get(r0 * per_row..(r0 + nb) * per_row).unwrap_or(&[])
+    }
+    let rows = |v, per_row| rows(v, r0, nb, per_row);
+    let (g, out) = (rows(inp.g, rows_out * u), rows(inp.out, rows_out * u));
+    let (saved, eff, cs) = (
+        rows(&sv.saved, t * sw),
+        rows(&sv.eff, t * u),
+        rows(&sv.cs, t * u),
+    );
+    let c0 = rows(&sv.c0, u);
+    let mask = sv.mask.as_deref().map(|m| rows(m, t));
+    let rmask = sv.rmask.as_deref().map(|m| rows(m, u));
+    let mut dh = vec![0.0; nb * u];
+    let mut tmp = vec![0.0; nb * u];
+    let mut q = if v1 { vec![0.0; nb * u] } else { Vec::new() };
+    // recurrent columns of the pre-activation gradient and of R
+    let rec_k = match cell {
+        Cell::Gru { reset_after: true } => 3 * u,
+        Cell::Gru { reset_after: false } => 2 * u,
+        _ => gu,
+    };
+    let arch = Arch::new();
+    for s in (0..t).rev() {
+        let ti = inp.dm.ti(s);
+        let prev_ti = (s > 0).then(|| inp.dm.ti(s - 1));
+        for bi in 0..nb {
+            let row = bi * t + ti;
+            let unit = bi * u..(bi + 1) * u;
+            let (c, c_prev, dcr): (&[f32], &[f32], &mut [f32]) = if cell == Cell::Lstm {
+                let c_prev = match prev_ti {
+                    None => &c0[unit.clone()],
+                    Some(p) => &cs[(bi * t + p) * u..(bi * t + p + 1) * u],
+                };
+                (&cs[row * u..(row + 1) * u], c_prev, &mut dc[unit.clone()])
+            } else {
+                (&[], &[], &mut [])
+            };
+            let at = (bi * rows_out + s) * u;
+            arch.dispatch(Backward {
+                cell,
+                act: spec.activation,
+                ract: spec.recurrent_activation,
+                m: mask.map_or(1.0, |m| m[row]),
+                g_out: &g[at..at + u],
+                rmask: rmask.map(|rm| &rm[unit.clone()]),
+                dh: &mut dh[unit.clone()],
+                dc: dcr,
+                saved: &saved[row * sw..(row + 1) * sw],
+                h: &out[at..at + u],
+                c,
+                c_prev,
+                eff: &eff[row * u..(row + 1) * u],
+                da: &mut da[row * dw_..(row + 1) * dw_],
+                deff: &mut deff[unit.clone()],
+                pass: &mut pass[unit.clone()],
+                tmp: &mut tmp[unit],
+            });
+        }
+        if v1 {
+            let rh_t = MatRef {
+                data: inp.rt,
+                offset: 2 * u * u,
+                rs: u as isize,
+                cs: 1,
+            };
+            let da_t = step_rows(da, t, dw_, ti, 2 * u);
+            step_product(inp.serial, nb, u, u, da_t, rh_t, &mut q, false);
+            for bi in 0..nb {
+                let row = bi * t + ti;
+                let (dar, _) = da[row * dw_ + u..].split_at_mut(u);
+                arch.dispatch(GruReset {
+                    ract: spec.recurrent_activation,
+                    q: &q[bi * u..(bi + 1) * u],
+                    r: &saved[row * sw + u..row * sw + 2 * u],
+                    eff: &eff[row * u..(row + 1) * u],
+                    dar,
+                    deff: &mut deff[bi * u..(bi + 1) * u],
+                });
+            }
+        }
+        for bi in 0..nb {
+            let row = (bi * t + ti) * dw_;
+            let da_row = &da[row..row + dw_];
+            da_sum.iter_mut().zip(da_row).for_each(|(s, &v)| *s += v);
+        }
+        let da_t = step_rows(da, t, dw_, ti, 0);
+        let r_t = MatRef::row_major(inp.rt, u);
+        step_product(inp.serial, nb, u, rec_k, da_t, r_t, deff, true);
+    }
 }

@@ -3,11 +3,12 @@
 //! one `Layer` object called from several nodes).
 use crate::autograd::Variable;
 use crate::error::Result;
-use crate::nn::layers::check_mask_batches;
+use crate::nn::layers::{check_mask_batches, EmbeddedRecurrent, Embedding, Recurrent};
 use crate::nn::{Context, Layer};
 use crate::ops;
 use crate::tensor::Tensor;
 use crate::value_err;
+use std::any::Any;
 use std::sync::Arc;
 
 /// Where a node's input comes from.
@@ -30,11 +31,17 @@ pub struct Graph {
     outputs: Vec<Source>,
     /// Each distinct layer once, in first-use order.
     layers: Vec<Arc<dyn Layer>>,
+    /// Nodes whose work a later node does (see `fuse_embeddings`); they compute nothing.
+    fused: Vec<bool>,
 }
 
 impl Graph {
     /// Checks that every source refers to a model input or an earlier node.
-    pub fn new(nodes: Vec<GraphNode>, num_inputs: usize, outputs: Vec<Source>) -> Result<Graph> {
+    pub fn new(
+        mut nodes: Vec<GraphNode>,
+        num_inputs: usize,
+        outputs: Vec<Source>,
+    ) -> Result<Graph> {
         let check = |s: &Source, before: usize| match *s {
             Source::Input(i) if i < num_inputs => Ok(()),
             Source::Node { node, .. } if node < before => Ok(()),
@@ -56,11 +63,13 @@ impl Graph {
                 layers.push(n.layer.clone());
             }
         }
+        let fused = fuse_embeddings(&mut nodes, &outputs);
         Ok(Graph {
             nodes,
             num_inputs,
             outputs,
             layers,
+            fused,
         })
     }
 
@@ -120,6 +129,13 @@ impl Graph {
             Source::Input(_) => None,
         };
         for (k, node) in self.nodes.iter().enumerate() {
+            if self.fused[k] {
+                results.push(Vec::new());
+                if let Some(ms) = &mut masks {
+                    ms.push(Vec::new());
+                }
+                continue;
+            }
             let xs = node
                 .inputs
                 .iter()
@@ -201,4 +217,44 @@ impl Graph {
     pub fn apply_constraints(&self) -> Result<()> {
         self.layers.iter().try_for_each(|l| l.apply_constraints())
     }
+}
+
+/// The layer behind `layer` as a `T`, if it is one.
+fn layer_as<T: Layer>(layer: &Arc<dyn Layer>) -> Option<Arc<T>> {
+    let any: Arc<dyn Any + Send + Sync> = layer.clone();
+    any.downcast::<T>().ok()
+}
+
+/// Runs each Embedding whose output feeds only the sequence input of a fused recurrent
+/// layer as part of that layer's call (`EmbeddedRecurrent`, which takes the ids in its
+/// place). Returns which nodes are left with nothing to compute.
+fn fuse_embeddings(nodes: &mut [GraphNode], outputs: &[Source]) -> Vec<bool> {
+    let mut fused = vec![false; nodes.len()];
+    let uses = |nodes: &[GraphNode], k: usize| {
+        let reads = |s: &Source| matches!(*s, Source::Node { node, .. } if node == k);
+        nodes
+            .iter()
+            .flat_map(|n| &n.inputs)
+            .filter(|s| reads(s))
+            .count()
+            + outputs.iter().filter(|s| reads(s)).count()
+    };
+    for j in 0..nodes.len() {
+        let Some(&Source::Node { node: k, output: 0 }) = nodes[j].inputs.first() else {
+            continue;
+        };
+        let (Some(rnn), Some(embedding)) = (
+            layer_as::<Recurrent>(&nodes[j].layer),
+            layer_as::<Embedding>(&nodes[k].layer),
+        ) else {
+            continue;
+        };
+        if nodes[k].inputs.len() != 1 || uses(nodes, k) != 1 {
+            continue;
+        }
+        nodes[j].inputs[0] = nodes[k].inputs[0];
+        nodes[j].layer = Arc::new(EmbeddedRecurrent::new(embedding, rnn));
+        fused[k] = true;
+    }
+    fused
 }

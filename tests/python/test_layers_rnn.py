@@ -368,3 +368,56 @@ def test_bad_inputs_name_the_layer_and_shapes():
         layers.LSTM(3, activation="softmax")
     with pytest.raises(ValueError, match="units"):
         layers.GRU(0)
+
+
+def _token_model(kind, mask_zero, with_state):
+    """Embedding -> recurrent layer (the graph driver runs the pair as one call), with
+    the recurrent layer's initial state from a second input when `with_state`."""
+    ids = ember.Input((7,), dtype="int64")
+    emb = layers.Embedding(9, 5, mask_zero=mask_zero)(ids)
+    rnn = getattr(layers, kind)(6, return_sequences=True)
+    inputs = [ids]
+    if with_state:
+        h0 = ember.Input((6,))
+        inputs.append(h0)
+        state = [h0, h0] if kind == "LSTM" else [h0]
+        seq = rnn(emb, initial_state=state)
+    else:
+        seq = rnn(emb)
+    out = layers.Dense(3, activation="softmax")(layers.GlobalAveragePooling1D()(seq))
+    return ember.Model(inputs, out)
+
+
+@pytest.mark.parametrize("kind,mask_zero,with_state", [
+    ("LSTM", True, False), ("GRU", False, True), ("SimpleRNN", True, True), ("LSTM", False, False),
+])
+def test_embedding_into_rnn_trains_the_same_in_both_drivers(kind, mask_zero, with_state):
+    rng = np.random.default_rng(3)
+    n = 80  # batches of 40 rows: the compiled graph splits each between threads
+    ids = rng.integers(0, 9, size=(n, 7))
+    ids[:, 5:] *= rng.integers(0, 2, size=(n, 2))  # some padding zeros
+    y = (ids.sum(axis=1) % 3).astype(np.int64)
+    x = [ids, rand(n, 6, scale=0.5)] if with_state else ids
+    graph, eager = _token_model(kind, mask_zero, with_state), _token_model(kind, mask_zero, with_state)
+    eager.set_weights(graph.get_weights())
+    graph.compile("adam", "sparse_categorical_crossentropy")
+    eager.compile("adam", "sparse_categorical_crossentropy", run_eagerly=True)
+    hg = graph.fit(x, y, batch_size=40, epochs=2, shuffle=False, verbose=0).history["loss"]
+    he = eager.fit(x, y, batch_size=40, epochs=2, shuffle=False, verbose=0).history["loss"]
+    np.testing.assert_allclose(hg, he, rtol=1e-4)
+    for a, b in zip(graph.get_weights(), eager.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
+    np.testing.assert_allclose(graph.predict(x, verbose=0), eager.predict(x, verbose=0), atol=1e-5)
+
+
+def test_embedding_into_rnn_with_input_dropout_and_bad_ids():
+    ids = ember.Input((4,), dtype="int64")
+    seq = layers.LSTM(3, dropout=0.5)(layers.Embedding(5, 2)(ids))
+    model = ember.Model(ids, layers.Dense(1)(seq))
+    model.compile("sgd", "mse")
+    x = np.random.default_rng(1).integers(0, 5, size=(64, 4))
+    # training drops features of the looked-up vectors, so the pair runs unfused there
+    loss = model.fit(x, np.zeros((64, 1)), batch_size=32, epochs=1, verbose=0).history["loss"]
+    assert np.isfinite(loss[0])
+    with pytest.raises(ValueError, match=r"Embedding layer .*5"):
+        model.predict(np.full((2, 4), 5), verbose=0)

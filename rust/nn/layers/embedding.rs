@@ -41,8 +41,14 @@ impl Embedding {
         })
     }
 
-    fn op(&self) -> String {
+    /// How errors name this layer's lookup (ids out of range).
+    pub fn op(&self) -> String {
         format!("Embedding layer \"{}\"", self.name)
+    }
+
+    /// The (input_dim, output_dim) table's current value.
+    pub fn table(&self) -> Tensor {
+        self.embeddings.value()
     }
 }
 

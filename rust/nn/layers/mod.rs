@@ -35,7 +35,9 @@ pub use regularization::{
     ActivityRegularization, AlphaDropout, Dropout, GaussianDropout, GaussianNoise,
 };
 pub use reshaping::{Flatten, Identity, Permute, RepeatVector, Reshape};
-pub use rnn::{Bidirectional, MergeMode, Recurrent, RecurrentOptions, StateSlot};
+pub use rnn::{
+    Bidirectional, EmbeddedRecurrent, MergeMode, Recurrent, RecurrentOptions, StateSlot,
+};
 pub use spatial::{Cropping, Interpolation, UpSampling, ZeroPadding};
 pub use spatial_dropout::SpatialDropout;
 pub use time_distributed::TimeDistributed;

@@ -116,8 +116,8 @@ impl Layer for Bidirectional {
             initial.split_at(nf)
         };
         let mask = masks.first().cloned().flatten();
-        let (seq_f, states_f) = self.forward.run(x, init_f, mask.as_ref(), ctx)?;
-        let (seq_b, states_b) = self.backward.run(x, init_b, mask.as_ref(), ctx)?;
+        let (seq_f, states_f) = self.forward.run(x.into(), init_f, mask.as_ref(), ctx)?;
+        let (seq_b, states_b) = self.backward.run(x.into(), init_b, mask.as_ref(), ctx)?;
         let (y, y_rev) = if self.return_sequences {
             (seq_f, ops::flip(&seq_b, Some(&[1]))?)
         } else {

@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::nn::constraints::Constraint;
 use crate::nn::regularizers::Regularizer;
 use crate::nn::{Context, Layer, SeedStream};
-use crate::ops::{self, RnnSpec};
+use crate::ops::{self, RnnInput, RnnSpec};
 use crate::tensor::Tensor;
 use crate::value_err;
 use parking_lot::Mutex;
@@ -139,35 +139,55 @@ impl Recurrent {
 
     /// Runs the layer on `x` (batch, steps, features) with the given initial states and
     /// mask; returns (full output sequence in processing order, final states).
+    /// Whether `run` can take token ids (`RnnInput::Tokens`) in this call: not while
+    /// input dropout has to drop features of the looked-up vectors.
+    pub fn takes_tokens(&self, ctx: &Context) -> bool {
+        !(ctx.training && self.opts.dropout > 0.0)
+    }
+
     pub fn run(
         &self,
-        x: &Tensor,
+        input: RnnInput,
         initial: &[Tensor],
         mask: Option<&Tensor>,
         ctx: &mut Context,
     ) -> Result<(Tensor, Vec<Tensor>)> {
         let name = &self.name;
-        x.expect_f32(&format!("Recurrent layer \"{name}\""))?;
-        if x.ndim() != 3 {
-            return Err(value_err!(
-                "Input 0 of layer \"{name}\" is incompatible with the layer: expected ndim=3 (batch, timesteps, features), found ndim={}. Full shape received: {:?}",
-                x.ndim(),
-                x.shape()
-            ));
-        }
-        let (b, t, d) = (x.shape()[0], x.shape()[1], x.shape()[2]);
+        let (b, t, d, shape) = match input {
+            RnnInput::Sequence(x) => {
+                x.expect_f32(&format!("Recurrent layer \"{name}\""))?;
+                if x.ndim() != 3 {
+                    return Err(value_err!(
+                        "Input 0 of layer \"{name}\" is incompatible with the layer: expected ndim=3 (batch, timesteps, features), found ndim={}. Full shape received: {:?}",
+                        x.ndim(),
+                        x.shape()
+                    ));
+                }
+                let s = x.shape();
+                (s[0], s[1], s[2], s.to_vec())
+            }
+            RnnInput::Tokens { ids, table, .. } => {
+                if ids.ndim() != 2 || table.ndim() != 2 || !self.takes_tokens(ctx) {
+                    return Err(value_err!(
+                        "Layer \"{name}\" takes token ids of shape (batch, timesteps) only without input dropout, got ids of shape {:?}",
+                        ids.shape()
+                    ));
+                }
+                let (s, d) = (ids.shape(), table.shape()[1]);
+                (s[0], s[1], d, vec![s[0], s[1], d])
+            }
+        };
         let k = self.kernel.shape()[0];
         if d != k {
             return Err(incompatible(
                 name,
                 format!("axis -1 of input shape to have value {k}"),
-                x.shape(),
+                &shape,
             ));
         }
         if t == 0 {
             return Err(value_err!(
-                "Layer \"{name}\": the inputs {:?} have no time steps",
-                x.shape()
+                "Layer \"{name}\": the inputs {shape:?} have no time steps"
             ));
         }
         let u = self.units();
@@ -184,9 +204,8 @@ impl Recurrent {
         if let Some(m) = mask {
             if m.shape() != [b, t] {
                 return Err(value_err!(
-                    "Layer \"{name}\": the mask of shape {:?} does not match the inputs of shape {:?}; expected a mask of shape [{b}, {t}]",
-                    m.shape(),
-                    x.shape()
+                    "Layer \"{name}\": the mask of shape {:?} does not match the inputs of shape {shape:?}; expected a mask of shape [{b}, {t}]",
+                    m.shape()
                 ));
             }
         }
@@ -204,11 +223,14 @@ impl Recurrent {
                 _ => vec![Tensor::zeros(&[b, u]); ns],
             }
         };
-        let mut x = x.clone();
-        if ctx.training && self.opts.dropout > 0.0 {
-            let m = self.dropout_mask(ctx, b * d, self.opts.dropout);
-            x = ops::multiply(&x, &Tensor::from_f32(m, &[b, 1, d])?)?;
-        }
+        let dropped = match input {
+            RnnInput::Sequence(x) if ctx.training && self.opts.dropout > 0.0 => {
+                let m = self.dropout_mask(ctx, b * d, self.opts.dropout);
+                Some(ops::multiply(x, &Tensor::from_f32(m, &[b, 1, d])?)?)
+            }
+            _ => None,
+        };
+        let input = dropped.as_ref().map_or(input, RnnInput::Sequence);
         let rmask = if ctx.training && self.opts.recurrent_dropout > 0.0 {
             let m = self.dropout_mask(ctx, b * u, self.opts.recurrent_dropout);
             Some(Tensor::from_f32(m, &[b, u])?)
@@ -217,7 +239,7 @@ impl Recurrent {
         };
         let bias = self.bias.as_ref().map(|v| v.value());
         let packed = ops::rnn(
-            &x,
+            input,
             &self.kernel.value(),
             &self.recurrent_kernel.value(),
             bias.as_ref(),
@@ -255,6 +277,31 @@ impl Recurrent {
         };
         Ok((seq, finals))
     }
+
+    /// The layer's outputs as Keras returns them (the last output or the sequence, then
+    /// the final states with `return_state`) for the sequence `input`.
+    pub fn call_on(
+        &self,
+        input: RnnInput,
+        initial: &[Tensor],
+        mask: Option<&Tensor>,
+        ctx: &mut Context,
+    ) -> Result<Vec<Tensor>> {
+        let (seq, finals) = self.run(input, initial, mask, ctx)?;
+        let out = if self.opts.return_sequences {
+            seq
+        } else {
+            finals[0].clone()
+        };
+        if let Some(r) = &self.opts.activity_regularizer {
+            ctx.losses.push(r.penalty(&out)?);
+        }
+        let mut outs = vec![out];
+        if self.opts.return_state {
+            outs.extend(finals);
+        }
+        Ok(outs)
+    }
 }
 
 impl Layer for Recurrent {
@@ -279,20 +326,7 @@ impl Layer for Recurrent {
             ));
         };
         let mask = masks.first().cloned().flatten();
-        let (seq, finals) = self.run(x, initial, mask.as_ref(), ctx)?;
-        let out = if self.opts.return_sequences {
-            seq
-        } else {
-            finals[0].clone()
-        };
-        if let Some(r) = &self.opts.activity_regularizer {
-            ctx.losses.push(r.penalty(&out)?);
-        }
-        let mut outs = vec![out];
-        if self.opts.return_state {
-            outs.extend(finals);
-        }
-        Ok(outs)
+        self.call_on(RnnInput::Sequence(x), initial, mask.as_ref(), ctx)
     }
 
     fn variables(&self) -> Vec<Variable> {
