@@ -8,4 +8,5 @@ pub mod math;
 pub mod pool;
 pub mod reduce;
 pub mod rnn;
+pub mod scratch;
 pub mod strided;

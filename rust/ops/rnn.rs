@@ -8,6 +8,7 @@ use crate::autograd::record;
 use crate::cpu::gemm::{sgemm, sgemm_new, sgemm_new_pair, sgemm_serial, MatRef};
 use crate::cpu::pool;
 use crate::cpu::rnn::{Backward, Cell, Forward, GateFn, GruGates, GruReset};
+use crate::cpu::scratch::Scratch;
 use crate::error::Result;
 use crate::ops::embedding::{scatter_rows, token_ids};
 use crate::tensor::Tensor;
@@ -367,10 +368,10 @@ fn read_write(v: &mut [f32], a: usize, b: usize, n: usize) -> (&[f32], &mut [f32
     }
 }
 
-/// `c (+)= a @ b` for one part of the batch: on the calling thread when the parts already
-/// run in parallel, else on the pool.
+/// `c (+)= a @ b` (row stride `ldc`) for one part of the batch: on the calling thread when
+/// the parts already run in parallel, else on the pool.
 #[allow(clippy::too_many_arguments)]
-fn step_product(
+fn part_product(
     serial: bool,
     m: usize,
     n: usize,
@@ -378,10 +379,11 @@ fn step_product(
     a: MatRef,
     b: MatRef,
     c: &mut [f32],
+    ldc: usize,
     accumulate: bool,
 ) {
     let f = if serial { sgemm_serial } else { sgemm };
-    f(m, n, k, a, b, c, n, accumulate)
+    f(m, n, k, a, b, c, ldc, accumulate)
 }
 
 /// Rows `ti` of a (rows, t, width) buffer as a (rows x cols) matrix from column `col`.
@@ -396,10 +398,10 @@ fn step_rows(data: &[f32], t: usize, width: usize, ti: usize, col: usize) -> Mat
 
 struct Fwd {
     out: Vec<f32>,
-    saved: Vec<f32>,
-    eff: Vec<f32>,
-    reff: Vec<f32>,
-    cs: Vec<f32>,
+    saved: Scratch,
+    eff: Scratch,
+    reff: Scratch,
+    cs: Scratch,
 }
 
 /// The buffers the backward pass reads; all per-step buffers are indexed by input step.
@@ -413,10 +415,10 @@ struct Saved {
     c0: Vec<f32>,
     mask: Option<Vec<f32>>,
     rmask: Option<Vec<f32>>,
-    saved: Vec<f32>,
-    eff: Vec<f32>,
-    reff: Vec<f32>,
-    cs: Vec<f32>,
+    saved: Scratch,
+    eff: Scratch,
+    reff: Scratch,
+    cs: Scratch,
 }
 
 /// What every part of the forward pass reads, for the whole batch.
@@ -488,14 +490,11 @@ fn forward(
     let rows_out = dm.out_rows();
     let sw = cell.saved() * u;
     let mut out = vec![0.0; b * rows_out * u];
-    let mut saved = vec![0.0; b * t * sw];
-    let mut eff = vec![0.0; b * t * u];
-    let mut reff = if v1 { vec![0.0; b * t * u] } else { Vec::new() };
-    let mut cs = if cell == Cell::Lstm {
-        vec![0.0; b * t * u]
-    } else {
-        Vec::new()
-    };
+    // every step writes its rows of these before any are read
+    let mut saved = Scratch::take(b * t * sw);
+    let mut eff = Scratch::take(b * t * u);
+    let mut reff = Scratch::take(if v1 { b * t * u } else { 0 });
+    let mut cs = Scratch::take(if cell == Cell::Lstm { b * t * u } else { 0 });
     let chunks = dm.chunks();
     let inp = FwdIn {
         dm: *dm,
@@ -587,7 +586,7 @@ fn forward_part(inp: &FwdIn, p: FwdPart) {
         let next_ti = (s + 1 < t).then(|| inp.dm.ti(s + 1));
         let eff_t = step_rows(eff, t, u, ti, 0);
         let rk = MatRef::row_major(inp.r, gu);
-        step_product(inp.serial, nb, rw, u, eff_t, rk, &mut rz, false);
+        part_product(inp.serial, nb, rw, u, eff_t, rk, &mut rz, rw, false);
         if v1 {
             for bi in 0..nb {
                 let row = bi * t + ti;
@@ -608,7 +607,7 @@ fn forward_part(inp: &FwdIn, p: FwdPart) {
                 rs: gu as isize,
                 cs: 1,
             };
-            step_product(inp.serial, nb, u, u, reff_t, rk, &mut rh, false);
+            part_product(inp.serial, nb, u, u, reff_t, rk, &mut rh, u, false);
         }
         let (rec, rwid): (&[f32], usize) = if v1 { (&rh, u) } else { (&rz, rw) };
         for bi in 0..nb {
@@ -690,6 +689,8 @@ struct BwdPart<'a> {
     da: &'a mut [f32],
     /// This part's sum of `da` over its rows and steps (the bias gradient's share).
     da_sum: &'a mut [f32],
+    /// This part's share of the recurrent kernel's gradient.
+    dr: &'a mut [f32],
     deff: &'a mut [f32],
     pass: &'a mut [f32],
     dc: &'a mut [f32],
@@ -701,11 +702,11 @@ fn backward(dm: &Dims, sv: &Saved, g: &[f32]) -> Result<Grads> {
     let gu = cell.gates() * u;
     let dw_ = cell.grad_width() * u;
     let two_bias = cell == Cell::Gru { reset_after: true };
-    let v1 = cell == Cell::Gru { reset_after: false };
     let rows_out = dm.out_rows();
     let (x, w, r) = (sv.x.f32_data()?, sv.w.f32_data()?, sv.r.f32_data()?);
     let out = sv.out.f32_data()?;
-    let mut da = vec![0.0; b * t * dw_];
+    // every step writes its rows of `da` before they are read
+    let mut da = Scratch::take(b * t * dw_);
     let mut deff = vec![0.0; b * u];
     let mut pass = vec![0.0; b * u];
     let mut dc = vec![0.0; if cell == Cell::Lstm { b * u } else { 0 }];
@@ -724,6 +725,7 @@ fn backward(dm: &Dims, sv: &Saved, g: &[f32]) -> Result<Grads> {
     }
     let chunks = dm.chunks();
     let mut da_sums = vec![0.0; chunks.len() * dw_];
+    let mut dr_parts = vec![0.0; chunks.len() * u * gu];
     let inp = BwdIn {
         dm: *dm,
         serial: chunks.len() > 1,
@@ -735,14 +737,16 @@ fn backward(dm: &Dims, sv: &Saved, g: &[f32]) -> Result<Grads> {
     let parts: Vec<BwdPart> = split_rows(&mut da, t * dw_, &chunks)
         .into_iter()
         .zip(da_sums.chunks_mut(dw_))
+        .zip(dr_parts.chunks_mut(u * gu))
         .zip(split_rows(&mut deff, u, &chunks))
         .zip(split_rows(&mut pass, u, &chunks))
         .zip(split_rows(&mut dc, u, &chunks))
         .zip(chunks.iter().cloned())
-        .map(|(((((da, da_sum), deff), pass), dc), rows)| BwdPart {
+        .map(|((((((da, da_sum), dr), deff), pass), dc), rows)| BwdPart {
             rows,
             da,
             da_sum,
+            dr,
             deff,
             pass,
             dc,
@@ -811,23 +815,11 @@ fn backward(dm: &Dims, sv: &Saved, g: &[f32]) -> Result<Grads> {
         }
         (dx, dwk)
     };
-    let da_m = |col: usize| MatRef {
-        data: &da,
-        offset: col,
-        rs: dw_ as isize,
-        cs: 1,
-    };
-    let eff_t = MatRef::row_major(&sv.eff, u).t();
-    let bt = b * t;
-    let dr = if v1 {
-        let mut dr = vec![0.0; u * gu];
-        sgemm(u, 2 * u, bt, eff_t, da_m(0), &mut dr, gu, false);
-        let reff_t = MatRef::row_major(&sv.reff, u).t();
-        sgemm(u, u, bt, reff_t, da_m(2 * u), &mut dr[2 * u..], gu, false);
-        dr
-    } else {
-        sgemm_new((u, gu, bt, eff_t, da_m(0)))
-    };
+    let mut dr_parts = dr_parts.chunks_exact(u * gu);
+    let mut dr = dr_parts.next().map_or_else(Vec::new, <[f32]>::to_vec);
+    for part in dr_parts {
+        dr.iter_mut().zip(part).for_each(|(s, &p)| *s += p);
+    }
     let mut sums = vec![0.0; dw_];
     for part in da_sums.chunks(dw_) {
         sums.iter_mut().zip(part).for_each(|(s, &p)| *s += p);
@@ -864,6 +856,7 @@ fn backward_part(inp: &BwdIn, p: BwdPart) {
     let BwdPart {
         da,
         da_sum,
+        dr,
         deff,
         pass,
         dc,
@@ -937,7 +930,7 @@ fn backward_part(inp: &BwdIn, p: BwdPart) {
                 cs: 1,
             };
             let da_t = step_rows(da, t, dw_, ti, 2 * u);
-            step_product(inp.serial, nb, u, u, da_t, rh_t, &mut q, false);
+            part_product(inp.serial, nb, u, u, da_t, rh_t, &mut q, u, false);
             for bi in 0..nb {
                 let row = bi * t + ti;
                 let (dar, _) = da[row * dw_ + u..].split_at_mut(u);
@@ -958,6 +951,24 @@ fn backward_part(inp: &BwdIn, p: BwdPart) {
         }
         let da_t = step_rows(da, t, dw_, ti, 0);
         let r_t = MatRef::row_major(inp.rt, u);
-        step_product(inp.serial, nb, u, rec_k, da_t, r_t, deff, true);
+        part_product(inp.serial, nb, u, rec_k, da_t, r_t, deff, u, true);
+    }
+    // this part's share of the recurrent kernel's gradient, `eff^T @ da` over its rows
+    // and steps (for GRU without reset_after the candidate's columns pair with `r * eff`)
+    let n = nb * t;
+    let eff_t = MatRef::row_major(eff, u).t();
+    let da_m = |col: usize| MatRef {
+        data: da,
+        offset: col,
+        rs: dw_ as isize,
+        cs: 1,
+    };
+    if v1 {
+        part_product(inp.serial, u, 2 * u, n, eff_t, da_m(0), dr, gu, false);
+        let reff_t = MatRef::row_major(rows(&sv.reff, t * u), u).t();
+        let dr_h = &mut dr[2 * u..];
+        part_product(inp.serial, u, u, n, reff_t, da_m(2 * u), dr_h, gu, false);
+    } else {
+        part_product(inp.serial, u, gu, n, eff_t, da_m(0), dr, gu, false);
     }
 }
