@@ -22,12 +22,15 @@ fn sig(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }
 
-/// One step of the cell in f64, straight from the Keras formulas.
+/// One step of the cell in f64, straight from the Keras formulas: `h` is the previous
+/// output after recurrent dropout (what the recurrent kernel multiplies), `h_prev` as it
+/// is (what GRU's update gate blends in).
 #[allow(clippy::too_many_arguments)]
 fn naive_step(
     cell: Cell,
     x: &[f64],
     h: &[f64],
+    h_prev: &[f64],
     c: &[f64],
     w: &[f32],
     r: &[f32],
@@ -74,7 +77,7 @@ fn naive_step(
                 } else {
                     (xw(2 * u + j) + hr(&rh, 2 * u + j)).tanh()
                 };
-                hn[j] = z[j] * h[j] + (1.0 - z[j]) * cand;
+                hn[j] = z[j] * h_prev[j] + (1.0 - z[j]) * cand;
             }
             (hn, vec![])
         }
@@ -200,7 +203,7 @@ fn forward_matches_naive_steps() {
                         .collect(),
                     None => h.clone(),
                 };
-                let (hn, cn) = naive_step(cell, &xs, &he, &c, &wv, &rv, &bv, u);
+                let (hn, cn) = naive_step(cell, &xs, &he, &h, &c, &wv, &rv, &bv, u);
                 let keep = case.masked && MASK[bi * t + ti] == 0.0;
                 if !keep {
                     h = hn;

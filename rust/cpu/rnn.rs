@@ -143,10 +143,10 @@ fn blend(cand: &mut [f32], prev: &[f32], m: f32) {
 }
 
 /// Forward of one row of one step. `xw` is the input projection (without bias), `bias`
-/// the bias of the gates' pre-activations (empty for none), `rz` the recurrent product
-/// (for GRU without reset_after only its z and r columns), `eff` the previous output as
-/// the recurrent product saw it (after recurrent dropout), `h_prev`/`c_prev` the previous
-/// state. Writes the new state and the saved values.
+/// the bias of the gates' pre-activations (empty for none), `rz` the recurrent product of
+/// the previous output after recurrent dropout (for GRU without reset_after only its z and
+/// r columns), `h_prev`/`c_prev` the previous state. Writes the new state, the saved
+/// values and the next step's recurrent-product input.
 pub struct Forward<'a> {
     pub cell: Cell,
     pub act: GateFn,
@@ -159,7 +159,6 @@ pub struct Forward<'a> {
     pub rz: &'a [f32],
     /// GRU with reset_after: the recurrent bias of the candidate (U), or empty.
     pub rbias: &'a [f32],
-    pub eff: &'a [f32],
     pub h_prev: &'a [f32],
     pub c_prev: &'a [f32],
     pub saved: &'a mut [f32],
@@ -184,7 +183,6 @@ impl WithSimd for Forward<'_> {
             bias,
             rz,
             rbias,
-            eff,
             h_prev,
             c_prev,
             saved,
@@ -232,14 +230,14 @@ impl WithSimd for Forward<'_> {
                     *hh += r * rc;
                 }
                 act.apply(hh);
-                gru_output(h, &zr[..u], hh, eff);
+                gru_output(h, &zr[..u], hh, h_prev);
             }
             Cell::Gru { reset_after: false } => {
                 // the candidate: `rz` holds (r * eff) @ R_h here (second phase)
                 let (zr, hh) = saved.split_at_mut(2 * u);
                 add_into(hh, &xw[2 * u..], rz, bias_from(2 * u));
                 act.apply(hh);
-                gru_output(h, &zr[..u], hh, eff);
+                gru_output(h, &zr[..u], hh, h_prev);
             }
         }
         blend(h, h_prev, m);
@@ -259,11 +257,12 @@ fn add_mul(out: &mut [f32], a: &[f32], b: &[f32]) {
     }
 }
 
-/// `h = z * eff + (1 - z) * hh`.
+/// `h = z * h_prev + (1 - z) * hh`: as in Keras, the blend takes the previous output as it
+/// is, not after recurrent dropout (which only scales what enters the recurrent products).
 #[inline(always)]
-fn gru_output(h: &mut [f32], z: &[f32], hh: &[f32], eff: &[f32]) {
-    for (((h, &z), &hh), &e) in h.iter_mut().zip(z).zip(hh).zip(eff) {
-        *h = z * e + (1.0 - z) * hh;
+fn gru_output(h: &mut [f32], z: &[f32], hh: &[f32], h_prev: &[f32]) {
+    for (((h, &z), &hh), &p) in h.iter_mut().zip(z).zip(hh).zip(h_prev) {
+        *h = z * p + (1.0 - z) * hh;
     }
 }
 
@@ -317,9 +316,10 @@ pub struct Backward<'a> {
     pub saved: &'a [f32],
     /// The new state (SimpleRNN: its output; LSTM: the carry before masking).
     pub h: &'a [f32],
+    /// GRU: the previous output (which the update gate blends in); empty otherwise.
+    pub h_prev: &'a [f32],
     pub c: &'a [f32],
     pub c_prev: &'a [f32],
-    pub eff: &'a [f32],
     pub da: &'a mut [f32],
     pub deff: &'a mut [f32],
     pub pass: &'a mut [f32],
@@ -343,9 +343,9 @@ impl WithSimd for Backward<'_> {
             dc,
             saved,
             h,
+            h_prev,
             c,
             c_prev,
-            eff,
             da,
             deff,
             pass,
@@ -422,15 +422,17 @@ impl WithSimd for Backward<'_> {
             Cell::Gru { reset_after } => {
                 let (z, rest) = saved.split_at(u);
                 let (r, hr) = rest.split_at(u);
-                let (hh, eff) = (&hr[..u], &eff[..u]);
+                let (hh, h_prev) = (&hr[..u], &h_prev[..u]);
                 let (daz, rest) = da.split_at_mut(u);
                 let (dar, rest) = rest.split_at_mut(u);
+                // the blend's share goes to the previous output directly (`pass`)
                 for j in 0..u {
                     let d = m * dh[j];
-                    daz[j] = d * (eff[j] - hh[j]);
-                    deff[j] = d * z[j];
+                    daz[j] = d * (h_prev[j] - hh[j]);
+                    pass[j] += d * z[j];
                     tmp[j] = d * (1.0 - z[j]);
                 }
+                deff.fill(0.0);
                 ract.mul_deriv(daz, z);
                 act.mul_deriv(tmp, hh);
                 if reset_after {

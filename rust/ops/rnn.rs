@@ -228,6 +228,7 @@ pub fn rnn<'a>(
             w,
             r,
             out: out.detach(),
+            h0,
             c0,
             mask: mask_data,
             rmask,
@@ -412,6 +413,7 @@ struct Saved {
     w: Tensor,
     r: Tensor,
     out: Tensor,
+    h0: Vec<f32>,
     c0: Vec<f32>,
     mask: Option<Vec<f32>>,
     rmask: Option<Vec<f32>>,
@@ -627,9 +629,9 @@ fn forward_part(inp: &FwdIn, p: FwdPart) {
                 (Cell::Lstm, Some(p)) => read_write(cs, (bi * t + p) * u, row * u, u),
                 _ => (&[], &mut []),
             };
-            let (eff_row, eff_next): (&[f32], &mut [f32]) = match next_ti {
-                Some(n) => read_write(eff, row * u, (bi * t + n) * u, u),
-                None => (&eff[row * u..(row + 1) * u], &mut []),
+            let eff_next: &mut [f32] = match next_ti {
+                Some(n) => &mut eff[(bi * t + n) * u..(bi * t + n + 1) * u],
+                None => &mut [],
             };
             arch.dispatch(Forward {
                 cell,
@@ -640,7 +642,6 @@ fn forward_part(inp: &FwdIn, p: FwdPart) {
                 bias: inp.bias,
                 rz: &rec[bi * rwid..(bi + 1) * rwid],
                 rbias: inp.rbias,
-                eff: eff_row,
                 h_prev,
                 c_prev,
                 saved: &mut saved[row * sw..(row + 1) * sw],
@@ -873,7 +874,7 @@ fn backward_part(inp: &BwdIn, p: BwdPart) {
         rows(&sv.eff, t * u),
         rows(&sv.cs, t * u),
     );
-    let c0 = rows(&sv.c0, u);
+    let (h0, c0) = (rows(&sv.h0, u), rows(&sv.c0, u));
     let mask = sv.mask.as_deref().map(|m| rows(m, t));
     let rmask = sv.rmask.as_deref().map(|m| rows(m, u));
     let mut dh = vec![0.0; nb * u];
@@ -913,9 +914,13 @@ fn backward_part(inp: &BwdIn, p: BwdPart) {
                 dc: dcr,
                 saved: &saved[row * sw..(row + 1) * sw],
                 h: &out[at..at + u],
+                h_prev: match (cell, s) {
+                    (Cell::Gru { .. }, 0) => &h0[unit.clone()],
+                    (Cell::Gru { .. }, _) => &out[at - u..at],
+                    _ => &[],
+                },
                 c,
                 c_prev,
-                eff: &eff[row * u..(row + 1) * u],
                 da: &mut da[row * dw_..(row + 1) * dw_],
                 deff: &mut deff[unit.clone()],
                 pass: &mut pass[unit.clone()],
