@@ -7,7 +7,7 @@
 use crate::autograd::record;
 use crate::cpu::gemm::{sgemm, sgemm_new, sgemm_new_pair, sgemm_serial, MatRef};
 use crate::cpu::pool;
-use crate::cpu::rnn::{Backward, Cell, Forward, GateFn, GruGates, GruReset};
+use crate::cpu::rnn::{prefetch, Backward, Cell, Forward, GateFn, GruGates, GruReset};
 use crate::cpu::scratch::Scratch;
 use crate::error::Result;
 use crate::ops::embedding::{scatter_rows, token_ids};
@@ -614,6 +614,14 @@ fn forward_part(inp: &FwdIn, p: FwdPart) {
         let (rec, rwid): (&[f32], usize) = if v1 { (&rh, u) } else { (&rz, rw) };
         for bi in 0..nb {
             let row = bi * t + ti;
+            if bi + 1 < nb {
+                let next = row + t;
+                prefetch(xw_row(bi + 1, ti));
+                prefetch(&saved[next * sw..(next + 1) * sw]);
+                prefetch(&cs[(next * u).min(cs.len())..((next + 1) * u).min(cs.len())]);
+                let at = ((bi + 1) * rows_out + s) * u;
+                prefetch(&out[at.saturating_sub(u)..at + u]);
+            }
             let (h_prev, h): (&[f32], &mut [f32]) = match s {
                 0 => (
                     &h0[bi * u..(bi + 1) * u],
@@ -893,6 +901,20 @@ fn backward_part(inp: &BwdIn, p: BwdPart) {
         for bi in 0..nb {
             let row = bi * t + ti;
             let unit = bi * u..(bi + 1) * u;
+            if bi + 1 < nb {
+                let next = row + t;
+                prefetch(&saved[next * sw..(next + 1) * sw]);
+                prefetch(&da[next * dw_..(next + 1) * dw_]);
+                let at = ((bi + 1) * rows_out + s) * u;
+                prefetch(&g[at..at + u]);
+                if cell == Cell::Lstm {
+                    prefetch(&cs[next * u..(next + 1) * u]);
+                    if let Some(p) = prev_ti {
+                        let at = ((bi + 1) * t + p) * u;
+                        prefetch(&cs[at..at + u]);
+                    }
+                }
+            }
             let (c, c_prev, dcr): (&[f32], &[f32], &mut [f32]) = if cell == Cell::Lstm {
                 let c_prev = match prev_ti {
                     None => &c0[unit.clone()],
