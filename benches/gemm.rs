@@ -102,13 +102,17 @@ fn batched(c: &mut Criterion) {
 
 /// The per-step products of the W4 LSTM (batch 64, 128 units, 4 gates): forward
 /// `h @ recurrent_kernel` and backward `da @ recurrent_kernel^T`, and the same for half the
-/// batch (what one of two threads computes when the batch is split between them).
+/// batch (what one of two threads computes when the batch is split between them); then
+/// one thread's share of the recurrent kernel's gradient, `h^T @ da` over 32 rows and 50
+/// steps, and the same product transposed (`da^T @ h`).
 fn rnn_step_shapes(c: &mut Criterion) {
     ember::cpu::pool::keep_freed_memory();
     for m in [64, 32] {
         product(c, "sgemm_rnn_step", m, 128, 512, false, false);
         product(c, "sgemm_rnn_step", m, 512, 128, false, false);
     }
+    product(c, "sgemm_rnn_step", 128, 1600, 512, true, false);
+    product(c, "sgemm_rnn_step", 512, 1600, 128, true, false);
 }
 
 criterion_group!(benches, squares, mlp_shapes, batched, rnn_step_shapes);

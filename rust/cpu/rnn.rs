@@ -19,7 +19,7 @@ pub fn prefetch(v: &[f32]) {
         // SAFETY: a prefetch is only a hint; it reads nothing and faults on no address.
         unsafe {
             std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                line.as_ptr() as *const i8,
+                line.as_ptr() as *const i8
             )
         }
     }
