@@ -319,8 +319,8 @@ impl Dims {
 
     /// The batch split into row ranges, one per thread while each gets at least
     /// `MIN_CHUNK_ROWS` rows. Each range runs the whole sequence on its own, so threads
-    /// never wait on each other between steps (a per-step hand-off costs more than half
-    /// the step's product at W4's size).
+    /// never wait on each other between steps (at W4's size one step of the whole batch
+    /// on two threads takes 52 us, each thread's half on its own 37 us).
     fn chunks(&self) -> Vec<Range<usize>> {
         let n = (self.b / MIN_CHUNK_ROWS).clamp(1, pool::num_threads());
         let per = self.b.div_ceil(n);
@@ -481,9 +481,10 @@ fn forward(
         }
         Some(bv) => (bv.to_vec(), &[]),
     };
-    // the input projection of every step (or every table row) at once
+    // the input projection of every step (or every table row read) at once
+    let x_rows = ids.map_or(b * t, |ids| ids.iter().max().map_or(0, |&m| m + 1));
     let xw = sgemm_new((
-        x.len() / d.max(1),
+        x_rows,
         gu,
         d,
         MatRef::row_major(x, d),
@@ -618,9 +619,12 @@ fn forward_part(inp: &FwdIn, p: FwdPart) {
                 let next = row + t;
                 prefetch(xw_row(bi + 1, ti));
                 prefetch(&saved[next * sw..(next + 1) * sw]);
-                prefetch(&cs[(next * u).min(cs.len())..((next + 1) * u).min(cs.len())]);
+                if cell == Cell::Lstm {
+                    prefetch(&cs[next * u..(next + 1) * u]);
+                }
+                // the next row's previous and new outputs
                 let at = ((bi + 1) * rows_out + s) * u;
-                prefetch(&out[at.saturating_sub(u)..at + u]);
+                prefetch(&out[at - u..at + u]);
             }
             let (h_prev, h): (&[f32], &mut [f32]) = match s {
                 0 => (
