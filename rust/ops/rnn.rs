@@ -206,6 +206,7 @@ pub fn rnn<'a>(
     let fw = forward(
         &dims,
         &xc.f32_data()?,
+        tokens.as_ref().map_or(b * t, |tk| tk.rows.len()),
         tokens.as_ref().map(|tk| &tk.at[..]),
         &w.f32_data()?,
         &r.f32_data()?,
@@ -454,6 +455,7 @@ struct FwdPart<'a> {
 fn forward(
     dm: &Dims,
     x: &[f32],
+    x_rows: usize,
     ids: Option<&[usize]>,
     w: &[f32],
     r: &[f32],
@@ -482,7 +484,6 @@ fn forward(
         Some(bv) => (bv.to_vec(), &[]),
     };
     // the input projection of every step (or every table row read) at once
-    let x_rows = ids.map_or(b * t, |ids| ids.iter().max().map_or(0, |&m| m + 1));
     let xw = sgemm_new((
         x_rows,
         gu,
