@@ -1,10 +1,13 @@
 //! Fused recurrent layers: `cargo bench --bench rnn`. An LSTM and a GRU layer at hidden
 //! 128 and 512, batch 64, 50 steps, input 64 (the W4 shape at hidden 128): `forward` is
 //! the sequence op alone, `forward_backward` the op plus backward through time with every
-//! gradient (inputs, kernels, bias, initial states).
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode};
+//! gradient (inputs, kernels, bias, initial states). `gates` times the LSTM gate kernels
+//! alone on one step of 64 rows at hidden 128 (no GEMM), in rows per second.
+use criterion::{
+    criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
+};
 use ember::autograd::{grad, watch};
-use ember::cpu::rnn::{Cell, GateFn};
+use ember::cpu::rnn::{Backward, Cell, Forward, GateFn};
 use ember::ops::{self, RnnSpec};
 use ember::Tensor;
 use std::hint::black_box;
@@ -69,5 +72,93 @@ fn rnn(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, rnn);
+fn values(n: usize, seed: usize, scale: f32) -> Vec<f32> {
+    data(&[n], seed, scale).to_vec_f32().unwrap()
+}
+
+fn gates(c: &mut Criterion) {
+    let (rows, u) = (64, 128);
+    let mut group = c.benchmark_group("lstm_gates_b64_h128");
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1))
+        .throughput(Throughput::Elements(rows as u64));
+    let arch = pulp::Arch::new();
+    let (xw, rz, bias) = (
+        values(rows * 4 * u, 1, 4.0),
+        values(rows * 4 * u, 2, 4.0),
+        values(4 * u, 3, 1.0),
+    );
+    let (h_prev, c_prev) = (values(rows * u, 4, 1.0), values(rows * u, 5, 1.0));
+    let mut saved = vec![0.0; rows * 4 * u];
+    let (mut h, mut cs, mut eff) = (
+        vec![0.0; rows * u],
+        vec![0.0; rows * u],
+        vec![0.0; rows * u],
+    );
+    group.bench_function("forward", |bench| {
+        bench.iter(|| {
+            for i in 0..rows {
+                arch.dispatch(Forward {
+                    cell: Cell::Lstm,
+                    act: GateFn::Tanh,
+                    ract: GateFn::Sigmoid,
+                    m: 1.0,
+                    xw: &xw[i * 4 * u..(i + 1) * 4 * u],
+                    bias: &bias,
+                    rz: &rz[i * 4 * u..(i + 1) * 4 * u],
+                    rbias: &[],
+                    h_prev: &h_prev[i * u..(i + 1) * u],
+                    c_prev: &c_prev[i * u..(i + 1) * u],
+                    saved: &mut saved[i * 4 * u..(i + 1) * 4 * u],
+                    h: &mut h[i * u..(i + 1) * u],
+                    c: &mut cs[i * u..(i + 1) * u],
+                    eff_next: &mut eff[i * u..(i + 1) * u],
+                    rmask: None,
+                });
+            }
+        })
+    });
+    let g_out = values(rows * u, 6, 1.0);
+    let (mut dh, mut dc, mut da) = (
+        vec![0.0; rows * u],
+        values(rows * u, 7, 1.0),
+        vec![0.0; rows * 4 * u],
+    );
+    let (mut deff, mut pass, mut tmp) = (
+        vec![0.0; rows * u],
+        vec![0.0; rows * u],
+        vec![0.0; rows * u],
+    );
+    group.bench_function("backward", |bench| {
+        bench.iter(|| {
+            for i in 0..rows {
+                let unit = i * u..(i + 1) * u;
+                arch.dispatch(Backward {
+                    cell: Cell::Lstm,
+                    act: GateFn::Tanh,
+                    ract: GateFn::Sigmoid,
+                    m: 1.0,
+                    g_out: &g_out[unit.clone()],
+                    rmask: None,
+                    dh: &mut dh[unit.clone()],
+                    dc: &mut dc[unit.clone()],
+                    saved: &saved[i * 4 * u..(i + 1) * 4 * u],
+                    h: &h[unit.clone()],
+                    h_prev: &[],
+                    c: &cs[unit.clone()],
+                    c_prev: &c_prev[unit.clone()],
+                    da: &mut da[i * 4 * u..(i + 1) * 4 * u],
+                    deff: &mut deff[unit.clone()],
+                    pass: &mut pass[unit.clone()],
+                    tmp: &mut tmp[unit],
+                });
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, rnn, gates);
 criterion_main!(benches);

@@ -113,6 +113,24 @@ pub fn scatter_add_tables(
     }
 }
 
+/// The (cols x rows) transpose of a row-major (rows x cols) matrix, copied in square
+/// tiles so that the reads and the writes of a tile each stay within a few cache lines
+/// (an element-by-element copy strides a whole row per write, a page every few writes).
+pub fn transpose<T: Copy + Default>(src: &[T], rows: usize, cols: usize) -> Vec<T> {
+    const TILE: usize = 16;
+    let mut out = vec![T::default(); rows * cols];
+    for r0 in (0..rows).step_by(TILE) {
+        for c0 in (0..cols).step_by(TILE) {
+            for r in r0..(r0 + TILE).min(rows) {
+                for c in c0..(c0 + TILE).min(cols) {
+                    out[c * rows + r] = src[r * cols + c];
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Copies the elements of a strided view into a new row-major vector.
 pub fn gather<T: Copy>(src: &[T], shape: &[usize], strides: &[usize], offset: usize) -> Vec<T> {
     let n: usize = shape.iter().product();
@@ -162,6 +180,19 @@ mod tests {
         assert_eq!(gather(&a, &[3, 2], &[1, 3], 0), vec![0, 3, 1, 4, 2, 5]);
         assert_eq!(gather(&a, &[2, 3], &[0, 1], 3), vec![3, 4, 5, 3, 4, 5]);
         assert_eq!(gather(&a, &[], &[], 4), vec![4]);
+    }
+
+    #[test]
+    fn transposes_in_tiles_at_odd_sizes() {
+        for (rows, cols) in [(1, 1), (3, 40), (37, 17), (16, 32)] {
+            let a: Vec<i32> = (0..(rows * cols) as i32).collect();
+            let t = transpose(&a, rows, cols);
+            for r in 0..rows {
+                for c in 0..cols {
+                    assert_eq!(t[c * rows + r], a[r * cols + c]);
+                }
+            }
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ use crate::cpu::gemm::{sgemm, sgemm_new, sgemm_new_pair, sgemm_serial, MatRef};
 use crate::cpu::pool;
 use crate::cpu::rnn::{prefetch, Backward, Cell, Forward, GateFn, GruGates, GruReset};
 use crate::cpu::scratch::Scratch;
+use crate::cpu::strided::transpose;
 use crate::error::Result;
 use crate::ops::embedding::{scatter_rows, token_ids};
 use crate::tensor::Tensor;
@@ -731,12 +732,7 @@ fn backward(dm: &Dims, sv: &Saved, g: &[f32]) -> Result<Grads> {
         }
     }
     // R^T copied once, so that the per-step products read rows of contiguous memory
-    let mut rt = vec![0.0; gu * u];
-    for (i, row) in r.chunks_exact(gu).enumerate() {
-        for (j, &v) in row.iter().enumerate() {
-            rt[j * u + i] = v;
-        }
-    }
+    let rt = transpose(&r, u, gu);
     let chunks = dm.chunks();
     let mut da_sums = vec![0.0; chunks.len() * dw_];
     let mut dr_parts = vec![0.0; chunks.len() * u * gu];
@@ -829,15 +825,12 @@ fn backward(dm: &Dims, sv: &Saved, g: &[f32]) -> Result<Grads> {
         }
         (dx, dwk)
     };
-    // the parts' shares (each transposed) summed into (U x gates * U)
-    let mut dr = vec![0.0; u * gu];
-    for part in dr_parts.chunks_exact(u * gu) {
-        for (j, col) in part.chunks_exact(u).enumerate() {
-            for (i, &v) in col.iter().enumerate() {
-                dr[i * gu + j] += v;
-            }
-        }
+    // the parts' shares (each transposed) summed, then turned into (U x gates * U)
+    let (dr_sum, rest) = dr_parts.split_at_mut(u * gu);
+    for part in rest.chunks_exact(u * gu) {
+        dr_sum.iter_mut().zip(part).for_each(|(s, &p)| *s += p);
     }
+    let dr = transpose(dr_sum, gu, u);
     let mut sums = vec![0.0; dw_];
     for part in da_sums.chunks(dw_) {
         sums.iter_mut().zip(part).for_each(|(s, &p)| *s += p);
