@@ -210,6 +210,58 @@ pub fn erf(x: f32) -> f32 {
     }
 }
 
+/// A cheaper tanh for the recurrent layers' gates: Eigen's 13/6-degree rational
+/// interpolant on [-9, 9] (tanh is +-1 in f32 beyond), the one TensorFlow's LSTM kernels
+/// use. About 16 vector operations against `tanh`'s 38, within 7 ulp and 5e-7 absolute.
+#[inline(always)]
+pub fn tanh_rational(x: f32) -> f32 {
+    let x = x.clamp(-9.0, 9.0); // NaN passes through
+    let z = x * x;
+    let p = poly(
+        z,
+        [
+            -2.760_768_5e-16,
+            2.000_187_9e-13,
+            -8.604_671_5e-11,
+            5.122_297e-8,
+            1.485_722_4e-5,
+            6.372_619_3e-4,
+            4.893_524_6e-3,
+        ],
+    );
+    let q = poly(
+        z,
+        [1.198_258_4e-6, 1.185_347_1e-4, 2.268_434_6e-3, 4.893_525e-3],
+    );
+    // rounding takes the quotient a little past 1 near the ends
+    (x * (p / q)).clamp(-1.0, 1.0)
+}
+
+/// A cheaper logistic function for the recurrent layers' gates: 1 / (1 + e^-x) with one
+/// scaling step in the exponential. Within 3 ulp down to x = -87; below, where the
+/// result is subnormal, it flushes towards 0 (absolute error under 1e-38).
+#[inline(always)]
+pub fn sigmoid_lean(x: f32) -> f32 {
+    let x = (-x).clamp(-88.0, 88.0); // NaN passes through
+    let t = x * LOG2E + ROUND_MAGIC;
+    let n = t - ROUND_MAGIC;
+    let ni = (t.to_bits() as i32) - (ROUND_MAGIC.to_bits() as i32);
+    let r = x - n * LN2_HI - n * LN2_LO;
+    let p = poly(
+        r,
+        [
+            1.987_569_1e-4,
+            1.398_199_9e-3,
+            8.333_452e-3,
+            4.166_579_6e-2,
+            1.666_666_5e-1,
+            0.5,
+        ],
+    );
+    let e = (p * r * r + r + 1.0) * pow2i(ni);
+    1.0 / (1.0 + e)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,6 +346,29 @@ mod tests {
         assert_eq!(exp_m1(f32::NEG_INFINITY), -1.0);
         assert!(exp_m1(f32::NAN).is_nan());
         assert_eq!(exp_m1(1e-30), 1e-30);
+    }
+
+    #[test]
+    fn gate_activations_within_their_bounds() {
+        let (e, at) = max_ulps(tanh_rational, f64::tanh, &sweep(-20.0, 20.0));
+        assert!(e <= 7.0, "tanh_rational: {e} ulp at {at}");
+        let xs = sweep(-20.0, 20.0);
+        let abs = xs
+            .iter()
+            .map(|&x| (tanh_rational(x) as f64 - (x as f64).tanh()).abs())
+            .fold(0.0, f64::max);
+        assert!(abs <= 5e-7, "tanh_rational: absolute error {abs}");
+        let logistic = |x: f64| 1.0 / (1.0 + (-x).exp());
+        let (e, at) = max_ulps(sigmoid_lean, logistic, &sweep(-87.0, 30.0));
+        assert!(e <= 3.0, "sigmoid_lean: {e} ulp at {at}");
+        for x in [-1000.0, -100.0, -88.5] {
+            assert!(sigmoid_lean(x) < 1e-38 && sigmoid_lean(x) >= 0.0);
+        }
+        assert_eq!(sigmoid_lean(1000.0), 1.0);
+        assert_eq!(tanh_rational(f32::INFINITY), 1.0);
+        assert_eq!(tanh_rational(f32::NEG_INFINITY), -1.0);
+        assert_eq!(tanh_rational(0.0), 0.0);
+        assert!(tanh_rational(f32::NAN).is_nan() && sigmoid_lean(f32::NAN).is_nan());
     }
 
     #[test]

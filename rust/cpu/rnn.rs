@@ -49,12 +49,13 @@ impl GateFn {
         })
     }
 
-    /// `x[i] = f(x[i])`.
+    /// `x[i] = f(x[i])`. Tanh and sigmoid are the gates' cheaper forms (within 7 and 3
+    /// ulp, see rust/cpu/math.rs): they are most of a step's work outside the GEMM.
     #[inline(always)]
     pub fn apply(self, x: &mut [f32]) {
         match self {
-            GateFn::Tanh => x.iter_mut().for_each(|v| *v = math::tanh(*v)),
-            GateFn::Sigmoid => x.iter_mut().for_each(|v| *v = math::sigmoid(*v)),
+            GateFn::Tanh => x.iter_mut().for_each(|v| *v = math::tanh_rational(*v)),
+            GateFn::Sigmoid => x.iter_mut().for_each(|v| *v = math::sigmoid_lean(*v)),
             // Keras 3: relu6(x + 3) / 6
             GateFn::HardSigmoid => x
                 .iter_mut()
