@@ -4,7 +4,8 @@
 //! buffers a W4 batch) that is as much memory traffic as the gate kernels' own.
 //! `Scratch::take` hands out a buffer an earlier user dropped, with whatever values it
 //! holds, or zeros when none is free; dropping a `Scratch` keeps it for the next user
-//! while the kept buffers stay under `KEEP_BYTES`.
+//! while the kept buffers stay under `KEEP_BYTES`. `filled` makes a new vector the same
+//! way: written once by the kernel, never zeroed first.
 use parking_lot::Mutex;
 use std::ops::{Deref, DerefMut};
 
@@ -63,4 +64,17 @@ impl Drop for Scratch {
             free.push(v);
         }
     }
+}
+
+/// A new vector of `n` values, every one of which `f` writes (without reading any).
+pub fn filled(n: usize, f: impl FnOnce(&mut [f32])) -> Vec<f32> {
+    let mut out: Vec<f32> = Vec::with_capacity(n);
+    let spare = &mut out.spare_capacity_mut()[..n];
+    // SAFETY: `MaybeUninit<f32>` has the layout of f32, which has no invalid bit patterns;
+    // the values are only written (by `f`, every one of them) before `set_len` below.
+    let buf = unsafe { &mut *(spare as *mut [std::mem::MaybeUninit<f32>] as *mut [f32]) };
+    f(buf);
+    // SAFETY: all `n` values were written above.
+    unsafe { out.set_len(n) };
+    out
 }

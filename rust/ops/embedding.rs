@@ -1,6 +1,7 @@
 //! Embedding lookup: a row gather from a (vocab, dim) table with a scatter-add backward.
 use crate::autograd::record;
 use crate::cpu::pool::{self, PAR_MIN_ELEMS};
+use crate::cpu::scratch::filled;
 use crate::error::Result;
 use crate::tensor::{DType, Tensor};
 use crate::value_err;
@@ -81,19 +82,20 @@ pub(crate) fn scatter_rows(
     vocab: usize,
     dim: usize,
 ) -> Vec<f32> {
-    let mut dx = vec![0.0f32; vocab * dim];
     if dim == 0 {
-        return dx;
+        return Vec::new();
     }
     let g_row = |i: usize| &g[i * stride..i * stride + dim];
-    let add = |d: &mut [f32], i: usize| d.iter_mut().zip(g_row(i)).for_each(|(d, v)| *d += v);
     if rows.len() * dim < PAR_MIN_ELEMS {
+        let mut dx = vec![0.0f32; vocab * dim];
         for (i, &r) in rows.iter().enumerate() {
-            add(&mut dx[r * dim..(r + 1) * dim], i);
+            let d = &mut dx[r * dim..(r + 1) * dim];
+            d.iter_mut().zip(g_row(i)).for_each(|(d, v)| *d += v);
         }
         return dx;
     }
-    // positions grouped by table row (a counting sort), then one task per table row
+    // positions grouped by table row (a counting sort), then one task per table row,
+    // which writes the row once: its first position's values, or zeros when none
     let mut start = vec![0usize; vocab + 1];
     for &r in rows {
         start[r + 1] += 1;
@@ -107,12 +109,19 @@ pub(crate) fn scatter_rows(
         order[fill[r]] = i;
         fill[r] += 1;
     }
-    pool::install(|| {
-        dx.par_chunks_mut(dim).enumerate().for_each(|(v, d)| {
-            for &i in &order[start[v]..start[v + 1]] {
-                add(d, i);
-            }
+    filled(vocab * dim, |dx| {
+        pool::install(|| {
+            dx.par_chunks_mut(dim).enumerate().for_each(|(v, d)| {
+                match order[start[v]..start[v + 1]].split_first() {
+                    None => d.fill(0.0),
+                    Some((&first, rest)) => {
+                        d.copy_from_slice(g_row(first));
+                        for &i in rest {
+                            d.iter_mut().zip(g_row(i)).for_each(|(d, v)| *d += v);
+                        }
+                    }
+                }
+            })
         })
-    });
-    dx
+    })
 }

@@ -26,6 +26,7 @@
 use super::{broadcast_to, multiply, reduced_shape, reshape, scale, subtract};
 use crate::autograd::record;
 use crate::cpu::pool::{self, PAR_MIN_ELEMS};
+use crate::cpu::scratch::filled;
 use crate::error::Result;
 use crate::tensor::{normalize_axes, normalize_axis, Tensor};
 use crate::value_err;
@@ -731,23 +732,17 @@ fn per_block<T: Send>(nblocks: usize, block: impl Fn(usize) -> T + Sync) -> Vec<
 /// An output of `numel` values written in blocks of `len` by `f(b, block)`, which must
 /// write every value of its block; blocks in parallel.
 fn fill_blocks(numel: usize, len: usize, f: impl Fn(usize, &mut [f32]) + Sync) -> Vec<f32> {
-    let mut out: Vec<f32> = Vec::with_capacity(numel);
-    let spare = &mut out.spare_capacity_mut()[..numel];
-    // SAFETY: `MaybeUninit<f32>` has the layout of f32, which has no invalid bit patterns;
-    // the values are only written (by `f`, every one of them) before `set_len` below.
-    let buf = unsafe { &mut *(spare as *mut [std::mem::MaybeUninit<f32>] as *mut [f32]) };
-    if len >= numel {
-        f(0, buf);
-    } else {
-        pool::install(|| {
-            buf.par_chunks_mut(len)
-                .enumerate()
-                .for_each(|(b, o)| f(b, o))
-        });
-    }
-    // SAFETY: all `numel` values were written above.
-    unsafe { out.set_len(numel) };
-    out
+    filled(numel, |buf| {
+        if len >= numel {
+            f(0, buf);
+        } else {
+            pool::install(|| {
+                buf.par_chunks_mut(len)
+                    .enumerate()
+                    .for_each(|(b, o)| f(b, o))
+            });
+        }
+    })
 }
 
 /// Sums over all rows into `ns` arrays per statistic and `np` per parameter:

@@ -8,7 +8,7 @@ use crate::autograd::record;
 use crate::cpu::gemm::{sgemm, sgemm_new, sgemm_new_pair, sgemm_serial, MatRef};
 use crate::cpu::pool;
 use crate::cpu::rnn::{prefetch, Backward, Cell, Forward, GateFn, GruGates, GruReset};
-use crate::cpu::scratch::Scratch;
+use crate::cpu::scratch::{filled, Scratch};
 use crate::cpu::strided::transpose;
 use crate::error::Result;
 use crate::ops::embedding::{scatter_rows, token_ids};
@@ -274,14 +274,20 @@ struct Tokens {
 }
 
 impl Tokens {
+    /// One pass over the vocabulary (the table's gradient, `to_table`, costs more).
     fn new(ids: Vec<usize>, vocab: usize) -> Tokens {
-        let mut rows = ids.clone();
-        rows.sort_unstable();
-        rows.dedup();
-        let at = ids
-            .iter()
-            .map(|&i| rows.partition_point(|&r| r < i))
-            .collect();
+        let mut rank = vec![0usize; vocab];
+        for &i in &ids {
+            rank[i] = 1;
+        }
+        let mut rows = Vec::new();
+        for (v, r) in rank.iter_mut().enumerate() {
+            if *r == 1 {
+                *r = rows.len();
+                rows.push(v);
+            }
+        }
+        let at = ids.iter().map(|&i| rank[i]).collect();
         Tokens { rows, at, vocab }
     }
 
@@ -494,8 +500,7 @@ fn forward(
     ));
     let rows_out = dm.out_rows();
     let sw = cell.saved() * u;
-    let mut out = vec![0.0; b * rows_out * u];
-    // every step writes its rows of these before any are read
+    // every step writes its rows of these (and of `out`) before any are read
     let mut saved = Scratch::take(b * t * sw);
     let mut eff = Scratch::take(b * t * u);
     let mut reff = Scratch::take(if v1 { b * t * u } else { 0 });
@@ -514,23 +519,25 @@ fn forward(
         mask,
         rmask,
     };
-    let parts: Vec<FwdPart> = split_rows(&mut out, rows_out * u, &chunks)
-        .into_iter()
-        .zip(split_rows(&mut saved, t * sw, &chunks))
-        .zip(split_rows(&mut eff, t * u, &chunks))
-        .zip(split_rows(&mut reff, t * u, &chunks))
-        .zip(split_rows(&mut cs, t * u, &chunks))
-        .zip(chunks.iter().cloned())
-        .map(|(((((out, saved), eff), reff), cs), rows)| FwdPart {
-            rows,
-            out,
-            saved,
-            eff,
-            reff,
-            cs,
-        })
-        .collect();
-    for_parts(parts, |p| forward_part(&inp, p));
+    let out = filled(b * rows_out * u, |out| {
+        let parts: Vec<FwdPart> = split_rows(out, rows_out * u, &chunks)
+            .into_iter()
+            .zip(split_rows(&mut saved, t * sw, &chunks))
+            .zip(split_rows(&mut eff, t * u, &chunks))
+            .zip(split_rows(&mut reff, t * u, &chunks))
+            .zip(split_rows(&mut cs, t * u, &chunks))
+            .zip(chunks.iter().cloned())
+            .map(|(((((out, saved), eff), reff), cs), rows)| FwdPart {
+                rows,
+                out,
+                saved,
+                eff,
+                reff,
+                cs,
+            })
+            .collect();
+        for_parts(parts, |p| forward_part(&inp, p));
+    });
     Fwd {
         out,
         saved,
