@@ -203,6 +203,7 @@ pub fn rnn<'a>(
         d,
         u,
         spec: *spec,
+        parts: Dims::parts_for(b),
     };
     let fw = forward(
         &dims,
@@ -308,6 +309,9 @@ struct Dims {
     d: usize,
     u: usize,
     spec: RnnSpec,
+    /// Parts the batch runs in (`Dims::parts_for`), fixed at the forward pass: the
+    /// per-step buffers' layout depends on it.
+    parts: usize,
 }
 
 impl Dims {
@@ -325,16 +329,32 @@ impl Dims {
         self.t + (self.spec.cell == Cell::Lstm) as usize
     }
 
-    /// The batch split into row ranges, one per thread while each gets at least
-    /// `MIN_CHUNK_ROWS` rows. Each range runs the whole sequence on its own, so threads
-    /// never wait on each other between steps (at W4's size one step of the whole batch
-    /// on two threads takes 52 us, each thread's half on its own 37 us).
+    /// How many parts a batch of `b` rows runs in: one per thread while each gets at
+    /// least `MIN_CHUNK_ROWS` rows. Each part runs the whole sequence on its own, so
+    /// threads never wait on each other between steps (at W4's size one step of the
+    /// whole batch on two threads takes 52 us, each thread's half on its own 37 us).
+    fn parts_for(b: usize) -> usize {
+        (b / MIN_CHUNK_ROWS).clamp(1, pool::num_threads())
+    }
+
+    /// The batch split into `parts` row ranges.
     fn chunks(&self) -> Vec<Range<usize>> {
-        let n = (self.b / MIN_CHUNK_ROWS).clamp(1, pool::num_threads());
-        let per = self.b.div_ceil(n);
+        let per = self.b.div_ceil(self.parts);
         (0..self.b)
             .step_by(per.max(1))
             .map(|r| r..(r + per).min(self.b))
+            .collect()
+    }
+
+    /// The order of the rows of the per-step buffers (`saved`, `eff`, `da`, ...): part by
+    /// part, each time-major (a step's rows together, so that the per-step products and
+    /// kernels read contiguous memory). Entry k is the sequence row (`batch row * t +
+    /// input step`) that buffer row k holds.
+    fn seq_rows(&self) -> Vec<usize> {
+        let t = self.t;
+        self.chunks()
+            .into_iter()
+            .flat_map(|r| (0..t).flat_map(move |ti| r.clone().map(move |bi| bi * t + ti)))
             .collect()
     }
 }
@@ -395,12 +415,13 @@ fn part_product(
     f(m, n, k, a, b, c, ldc, accumulate)
 }
 
-/// Rows `ti` of a (rows, t, width) buffer as a (rows x cols) matrix from column `col`.
-fn step_rows(data: &[f32], t: usize, width: usize, ti: usize, col: usize) -> MatRef<'_> {
+/// The `nb` rows of step `ti` in a part's per-step buffer (time-major: the rows of one
+/// step are contiguous, `nb` per step, `width` values each) as a matrix from column `col`.
+fn step_block(data: &[f32], nb: usize, width: usize, ti: usize, col: usize) -> MatRef<'_> {
     MatRef {
         data,
-        offset: ti * width + col,
-        rs: (t * width) as isize,
+        offset: ti * nb * width + col,
+        rs: width as isize,
         cs: 1,
     }
 }
@@ -413,7 +434,8 @@ struct Fwd {
     cs: Scratch,
 }
 
-/// The buffers the backward pass reads; all per-step buffers are indexed by input step.
+/// The buffers the backward pass reads; the per-step buffers (`saved`, `eff`, `reff`,
+/// `cs`) are indexed by input step, their rows laid out as `Dims::seq_rows` gives.
 struct Saved {
     /// The rows the input projection multiplied (see `FwdIn::xw`).
     x: Tensor,
@@ -472,7 +494,9 @@ fn forward(
     mask: Option<&[f32]>,
     rmask: Option<&[f32]>,
 ) -> Fwd {
-    let Dims { b, t, d, u, spec } = *dm;
+    let Dims {
+        b, t, d, u, spec, ..
+    } = *dm;
     let cell = spec.cell;
     let gu = cell.gates() * u;
     let v1 = cell == Cell::Gru { reset_after: false };
@@ -581,7 +605,8 @@ fn forward_part(inp: &FwdIn, p: FwdPart) {
     // the first step's `eff`; each step's kernel writes the next one's
     let t0 = inp.dm.ti(0);
     for bi in 0..nb {
-        let e = &mut eff[(bi * t + t0) * u..(bi * t + t0 + 1) * u];
+        let at = (t0 * nb + bi) * u;
+        let e = &mut eff[at..at + u];
         let h = &h0[bi * u..(bi + 1) * u];
         match rmask {
             Some(rm) => {
@@ -596,12 +621,12 @@ fn forward_part(inp: &FwdIn, p: FwdPart) {
         let ti = inp.dm.ti(s);
         let prev_ti = (s > 0).then(|| inp.dm.ti(s - 1));
         let next_ti = (s + 1 < t).then(|| inp.dm.ti(s + 1));
-        let eff_t = step_rows(eff, t, u, ti, 0);
+        let eff_t = step_block(eff, nb, u, ti, 0);
         let rk = MatRef::row_major(inp.r, gu);
         part_product(inp.serial, nb, rw, u, eff_t, rk, &mut rz, rw, false);
         if v1 {
             for bi in 0..nb {
-                let row = bi * t + ti;
+                let row = ti * nb + bi;
                 arch.dispatch(GruGates {
                     ract: spec.recurrent_activation,
                     xw: xw_row(bi, ti),
@@ -612,7 +637,7 @@ fn forward_part(inp: &FwdIn, p: FwdPart) {
                     reff: &mut reff[row * u..(row + 1) * u],
                 });
             }
-            let reff_t = step_rows(reff, t, u, ti, 0);
+            let reff_t = step_block(reff, nb, u, ti, 0);
             let rk = MatRef {
                 data: inp.r,
                 offset: 2 * u,
@@ -623,15 +648,10 @@ fn forward_part(inp: &FwdIn, p: FwdPart) {
         }
         let (rec, rwid): (&[f32], usize) = if v1 { (&rh, u) } else { (&rz, rw) };
         for bi in 0..nb {
-            let row = bi * t + ti;
+            let row = ti * nb + bi;
             if bi + 1 < nb {
-                let next = row + t;
+                // the next batch row's projection and outputs lie far from this one's
                 prefetch(xw_row(bi + 1, ti));
-                prefetch(&saved[next * sw..(next + 1) * sw]);
-                if cell == Cell::Lstm {
-                    prefetch(&cs[next * u..(next + 1) * u]);
-                }
-                // the next row's previous and new outputs
                 let at = ((bi + 1) * rows_out + s) * u;
                 prefetch(&out[at - u..at + u]);
             }
@@ -647,18 +667,18 @@ fn forward_part(inp: &FwdIn, p: FwdPart) {
             };
             let (c_prev, c): (&[f32], &mut [f32]) = match (cell, prev_ti) {
                 (Cell::Lstm, None) => (&c0[bi * u..(bi + 1) * u], &mut cs[row * u..(row + 1) * u]),
-                (Cell::Lstm, Some(p)) => read_write(cs, (bi * t + p) * u, row * u, u),
+                (Cell::Lstm, Some(p)) => read_write(cs, (p * nb + bi) * u, row * u, u),
                 _ => (&[], &mut []),
             };
             let eff_next: &mut [f32] = match next_ti {
-                Some(n) => &mut eff[(bi * t + n) * u..(bi * t + n + 1) * u],
+                Some(n) => &mut eff[(n * nb + bi) * u..(n * nb + bi + 1) * u],
                 None => &mut [],
             };
             arch.dispatch(Forward {
                 cell,
                 act: spec.activation,
                 ract: spec.recurrent_activation,
-                m: mask.map_or(1.0, |m| m[row]),
+                m: mask.map_or(1.0, |m| m[bi * t + ti]),
                 xw: xw_row(bi, ti),
                 bias: inp.bias,
                 rz: &rec[bi * rwid..(bi + 1) * rwid],
@@ -676,7 +696,7 @@ fn forward_part(inp: &FwdIn, p: FwdPart) {
     if cell == Cell::Lstm {
         let last = inp.dm.ti(t - 1);
         for bi in 0..nb {
-            let src = (bi * t + last) * u;
+            let src = (last * nb + bi) * u;
             out[(bi * rows_out + t) * u..(bi * rows_out + t + 1) * u]
                 .copy_from_slice(&cs[src..src + u]);
         }
@@ -719,7 +739,9 @@ struct BwdPart<'a> {
 }
 
 fn backward(dm: &Dims, sv: &Saved, g: &[f32]) -> Result<Grads> {
-    let Dims { b, t, d, u, spec } = *dm;
+    let Dims {
+        b, t, d, u, spec, ..
+    } = *dm;
     let cell = spec.cell;
     let gu = cell.gates() * u;
     let dw_ = cell.grad_width() * u;
@@ -784,16 +806,22 @@ fn backward(dm: &Dims, sv: &Saved, g: &[f32]) -> Result<Grads> {
         &[(0, gu, 0)]
     };
     // With token ids the products read `da`'s rows summed per table row (the projection
-    // read one table row per step), against the table in place of the sequence.
-    let (n, per_token): (usize, Vec<Vec<f32>>) = match &sv.tokens {
-        None => (b * t, Vec::new()),
+    // read one table row per step), against the table in place of the sequence; else
+    // they read `da` against the sequence's rows taken in `da`'s order.
+    let seq = dm.seq_rows();
+    let (n, per_token, x_seq): (usize, Vec<Vec<f32>>, Vec<f32>) = match &sv.tokens {
+        None => {
+            let x_seq = seq.iter().flat_map(|&r| &x[r * d..(r + 1) * d]);
+            (b * t, Vec::new(), x_seq.copied().collect())
+        }
         Some(tk) => {
             let n = tk.rows.len();
+            let at: Vec<usize> = seq.iter().map(|&r| tk.at[r]).collect();
             let sums = pieces
                 .iter()
-                .map(|&(col, width, _)| scatter_rows(&da[col..], dw_, &tk.at, n, width))
+                .map(|&(col, width, _)| scatter_rows(&da[col..], dw_, &at, n, width))
                 .collect();
-            (n, sums)
+            (n, sums, Vec::new())
         }
     };
     let grad_in = |i: usize| {
@@ -817,7 +845,7 @@ fn backward(dm: &Dims, sv: &Saved, g: &[f32]) -> Result<Grads> {
         }
         .t()
     };
-    let x_t = MatRef::row_major(&x, d).t();
+    let x_t = MatRef::row_major(if sv.tokens.is_some() { &x } else { &x_seq }, d).t();
     let (dx, dwk) = if let [(_, width, _)] = pieces {
         sgemm_new_pair(
             (n, d, *width, grad_in(0), w_t(0)),
@@ -831,6 +859,15 @@ fn backward(dm: &Dims, sv: &Saved, g: &[f32]) -> Result<Grads> {
             sgemm(d, width, n, x_t, grad_in(i), &mut dwk[wcol..], gu, false);
         }
         (dx, dwk)
+    };
+    // the sequence's gradient back in its own row order
+    let dx = match &sv.tokens {
+        Some(_) => dx,
+        None => filled(b * t * d, |out| {
+            for (&r, row) in seq.iter().zip(dx.chunks_exact(d.max(1))) {
+                out[r * d..(r + 1) * d].copy_from_slice(row);
+            }
+        }),
     };
     // the parts' shares (each transposed) summed, then turned into (U x gates * U)
     let (dr_sum, rest) = dr_parts.split_at_mut(u * gu);
@@ -908,26 +945,16 @@ fn backward_part(inp: &BwdIn, p: BwdPart) {
         let ti = inp.dm.ti(s);
         let prev_ti = (s > 0).then(|| inp.dm.ti(s - 1));
         for bi in 0..nb {
-            let row = bi * t + ti;
+            let row = ti * nb + bi;
             let unit = bi * u..(bi + 1) * u;
             if bi + 1 < nb {
-                let next = row + t;
-                prefetch(&saved[next * sw..(next + 1) * sw]);
-                prefetch(&da[next * dw_..(next + 1) * dw_]);
                 let at = ((bi + 1) * rows_out + s) * u;
                 prefetch(&g[at..at + u]);
-                if cell == Cell::Lstm {
-                    prefetch(&cs[next * u..(next + 1) * u]);
-                    if let Some(p) = prev_ti {
-                        let at = ((bi + 1) * t + p) * u;
-                        prefetch(&cs[at..at + u]);
-                    }
-                }
             }
             let (c, c_prev, dcr): (&[f32], &[f32], &mut [f32]) = if cell == Cell::Lstm {
                 let c_prev = match prev_ti {
                     None => &c0[unit.clone()],
-                    Some(p) => &cs[(bi * t + p) * u..(bi * t + p + 1) * u],
+                    Some(p) => &cs[(p * nb + bi) * u..(p * nb + bi + 1) * u],
                 };
                 (&cs[row * u..(row + 1) * u], c_prev, &mut dc[unit.clone()])
             } else {
@@ -938,7 +965,7 @@ fn backward_part(inp: &BwdIn, p: BwdPart) {
                 cell,
                 act: spec.activation,
                 ract: spec.recurrent_activation,
-                m: mask.map_or(1.0, |m| m[row]),
+                m: mask.map_or(1.0, |m| m[bi * t + ti]),
                 g_out: &g[at..at + u],
                 rmask: rmask.map(|rm| &rm[unit.clone()]),
                 dh: &mut dh[unit.clone()],
@@ -965,10 +992,10 @@ fn backward_part(inp: &BwdIn, p: BwdPart) {
                 rs: u as isize,
                 cs: 1,
             };
-            let da_t = step_rows(da, t, dw_, ti, 2 * u);
+            let da_t = step_block(da, nb, dw_, ti, 2 * u);
             part_product(inp.serial, nb, u, u, da_t, rh_t, &mut q, u, false);
             for bi in 0..nb {
-                let row = bi * t + ti;
+                let row = ti * nb + bi;
                 let (dar, _) = da[row * dw_ + u..].split_at_mut(u);
                 arch.dispatch(GruReset {
                     ract: spec.recurrent_activation,
@@ -980,12 +1007,10 @@ fn backward_part(inp: &BwdIn, p: BwdPart) {
                 });
             }
         }
-        for bi in 0..nb {
-            let row = (bi * t + ti) * dw_;
-            let da_row = &da[row..row + dw_];
+        for da_row in da[ti * nb * dw_..(ti + 1) * nb * dw_].chunks_exact(dw_) {
             da_sum.iter_mut().zip(da_row).for_each(|(s, &v)| *s += v);
         }
-        let da_t = step_rows(da, t, dw_, ti, 0);
+        let da_t = step_block(da, nb, dw_, ti, 0);
         let r_t = MatRef::row_major(inp.rt, u);
         part_product(inp.serial, nb, u, rec_k, da_t, r_t, deff, u, true);
     }
