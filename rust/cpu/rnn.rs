@@ -9,9 +9,10 @@
 use super::math;
 use pulp::{Simd, WithSimd};
 
-/// Starts loading `v` into the cache (x86-64; nothing elsewhere). The per-step rows of a
-/// sequence lie a whole sequence apart, so the hardware prefetcher meets each row cold;
-/// the step loops ask for the next batch row's data while they work on this one.
+/// Starts loading `v` into the cache (x86-64; nothing elsewhere). A step's rows of the
+/// layer's output (and of its gradient, and with token ids of the input projection) lie
+/// a whole sequence apart, so the hardware prefetcher meets each row cold; the step
+/// loops ask for the next batch row's while they work on this one.
 #[inline(always)]
 pub fn prefetch(v: &[f32]) {
     #[cfg(target_arch = "x86_64")]
