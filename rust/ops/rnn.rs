@@ -52,6 +52,11 @@ impl<'a> From<&'a Tensor> for RnnInput<'a> {
 /// Batch rows below which a part of the batch is not given a thread of its own.
 const MIN_CHUNK_ROWS: usize = 16;
 
+/// Rows (steps times a part's batch rows) per product of the recurrent kernel's gradient
+/// in the backward pass: enough for the product to run at full speed, few enough that
+/// their pre-activation gradients are still in the core's cache.
+const KERNEL_GRAD_ROWS: usize = 512;
+
 /// Runs the sequence `x` (batch, steps, input_dim) through the cell from the initial
 /// state (`h0`, and `c0` for LSTM, each (batch, units)) and returns one tensor of shape
 /// (batch, steps + extra, units): the outputs of the steps in processing order (reversed
@@ -941,6 +946,9 @@ fn backward_part(inp: &BwdIn, p: BwdPart) {
         _ => gu,
     };
     let arch = Arch::new();
+    // steps per product of the recurrent kernel's gradient, and the steps done since one
+    let block = (KERNEL_GRAD_ROWS / nb).max(1);
+    let (mut pending, mut first) = (0, true);
     for s in (0..t).rev() {
         let ti = inp.dm.ti(s);
         let prev_ti = (s > 0).then(|| inp.dm.ti(s - 1));
@@ -1013,27 +1021,56 @@ fn backward_part(inp: &BwdIn, p: BwdPart) {
         let da_t = step_block(da, nb, dw_, ti, 0);
         let r_t = MatRef::row_major(inp.rt, u);
         part_product(inp.serial, nb, u, rec_k, da_t, r_t, deff, u, true);
+        // every `block` steps (and at the end), the recurrent kernel's gradient of the
+        // steps since, while their rows of `da` are still in this core's cache
+        pending += 1;
+        if pending == block || s == 0 {
+            let (a, z) = (inp.dm.ti(s + pending - 1), ti);
+            let steps = a.min(z)..a.max(z) + 1;
+            let (eff, reff) = (&eff[..], rows(&sv.reff, t * u));
+            kernel_grad(inp.serial, cell, u, da, eff, reff, dr, steps, nb, !first);
+            (pending, first) = (0, false);
+        }
     }
-    // this part's share of the recurrent kernel's gradient, transposed: `da^T @ eff` over
-    // its rows and steps (for GRU without reset_after the candidate's rows pair with
-    // `r * eff`); this order runs about 14% faster than `eff^T @ da` (benches/gemm.rs)
-    let n = nb * t;
-    let eff_m = MatRef::row_major(eff, u);
+}
+
+/// Adds this part's share of the recurrent kernel's gradient over the time-major rows of
+/// input steps `steps` into `dr` (or writes it, without `accumulate`), transposed:
+/// `da^T @ eff` (for GRU without reset_after the candidate's rows pair with `r * eff`);
+/// this order runs about 14% faster than `eff^T @ da` (benches/gemm.rs).
+#[allow(clippy::too_many_arguments)]
+fn kernel_grad(
+    serial: bool,
+    cell: Cell,
+    u: usize,
+    da: &[f32],
+    eff: &[f32],
+    reff: &[f32],
+    dr: &mut [f32],
+    steps: Range<usize>,
+    nb: usize,
+    accumulate: bool,
+) {
+    let dw_ = cell.grad_width() * u;
+    let n = steps.len() * nb;
+    let r0 = steps.start * nb;
+    let eff_m = MatRef::row_major(&eff[r0 * u..], u);
     let da_t = |col: usize| {
         MatRef {
             data: da,
-            offset: col,
+            offset: r0 * dw_ + col,
             rs: dw_ as isize,
             cs: 1,
         }
         .t()
     };
-    if v1 {
-        part_product(inp.serial, 2 * u, u, n, da_t(0), eff_m, dr, u, false);
-        let reff_m = MatRef::row_major(rows(&sv.reff, t * u), u);
+    if cell == (Cell::Gru { reset_after: false }) {
+        part_product(serial, 2 * u, u, n, da_t(0), eff_m, dr, u, accumulate);
+        let reff_m = MatRef::row_major(&reff[r0 * u..], u);
         let dr_h = &mut dr[2 * u * u..];
-        part_product(inp.serial, u, u, n, da_t(2 * u), reff_m, dr_h, u, false);
+        part_product(serial, u, u, n, da_t(2 * u), reff_m, dr_h, u, accumulate);
     } else {
-        part_product(inp.serial, gu, u, n, da_t(0), eff_m, dr, u, false);
+        let gu = cell.gates() * u;
+        part_product(serial, gu, u, n, da_t(0), eff_m, dr, u, accumulate);
     }
 }
