@@ -1027,7 +1027,7 @@ fn backward_part(inp: &BwdIn, p: BwdPart) {
         if pending == block || s == 0 {
             let (a, z) = (inp.dm.ti(s + pending - 1), ti);
             let steps = a.min(z)..a.max(z) + 1;
-            let (eff, reff) = (&eff[..], rows(&sv.reff, t * u));
+            let reff = rows(&sv.reff, t * u);
             kernel_grad(inp.serial, cell, u, da, eff, reff, dr, steps, nb, !first);
             (pending, first) = (0, false);
         }
