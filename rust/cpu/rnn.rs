@@ -26,6 +26,37 @@ pub fn prefetch(v: &[f32]) {
     }
 }
 
+/// Evaluates `$body` with `$f` bound to the gate function `$g` (Tanh and Sigmoid in their
+/// gates' forms, within 7 and 3 ulp, see rust/cpu/math.rs), once per function, so that the
+/// loops in `$body` are compiled without a choice per value.
+macro_rules! with_gate_fn {
+    ($g:expr, $f:ident => $body:expr) => {
+        match $g {
+            GateFn::Tanh => {
+                let $f = math::tanh_rational;
+                $body
+            }
+            GateFn::Sigmoid => {
+                let $f = math::sigmoid_lean;
+                $body
+            }
+            // Keras 3: relu6(x + 3) / 6
+            GateFn::HardSigmoid => {
+                let $f = |v: f32| ((v + 3.0).clamp(0.0, 6.0)) / 6.0;
+                $body
+            }
+            GateFn::Relu => {
+                let $f = |v: f32| v.max(0.0);
+                $body
+            }
+            GateFn::Linear => {
+                let $f = |v: f32| v;
+                $body
+            }
+        }
+    };
+}
+
 /// The activations a fused recurrent layer applies; each derivative is a function of the
 /// activation's output, so the backward pass reads only the saved gate values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,20 +81,27 @@ impl GateFn {
         })
     }
 
-    /// `x[i] = f(x[i])`. Tanh and sigmoid are the gates' cheaper forms (within 7 and 3
-    /// ulp, see rust/cpu/math.rs): they are most of a step's work outside the GEMM.
+    /// `x[i] = f(x[i])`.
     #[inline(always)]
     pub fn apply(self, x: &mut [f32]) {
-        match self {
-            GateFn::Tanh => x.iter_mut().for_each(|v| *v = math::tanh_rational(*v)),
-            GateFn::Sigmoid => x.iter_mut().for_each(|v| *v = math::sigmoid_lean(*v)),
-            // Keras 3: relu6(x + 3) / 6
-            GateFn::HardSigmoid => x
-                .iter_mut()
-                .for_each(|v| *v = ((*v + 3.0).clamp(0.0, 6.0)) / 6.0),
-            GateFn::Relu => x.iter_mut().for_each(|v| *v = v.max(0.0)),
-            GateFn::Linear => {}
-        }
+        with_gate_fn!(self, f => x.iter_mut().for_each(|v| *v = f(*v)))
+    }
+
+    /// `out[i] = f(a[i] + b[i] + bias[i])`, or `f(a[i] + b[i])` when `bias` is empty: a
+    /// gate's pre-activation and activation in one pass.
+    #[inline(always)]
+    pub fn apply_sum(self, out: &mut [f32], a: &[f32], b: &[f32], bias: &[f32]) {
+        with_gate_fn!(self, f => {
+            if bias.is_empty() {
+                for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+                    *o = f(x + y);
+                }
+            } else {
+                for (((o, &x), &y), &z) in out.iter_mut().zip(a).zip(b).zip(bias) {
+                    *o = f(x + y + z);
+                }
+            }
+        })
     }
 
     /// `g[i] *= f'(x)` where `y[i] = f(x)`.
@@ -120,20 +158,6 @@ impl Cell {
         match self {
             Cell::Gru { reset_after: true } => 4,
             c => c.gates(),
-        }
-    }
-}
-
-/// `out[i] = a[i] + b[i] + bias[i]`, or `a[i] + b[i]` when `bias` is empty (no bias).
-#[inline(always)]
-fn add_into(out: &mut [f32], a: &[f32], b: &[f32], bias: &[f32]) {
-    if bias.is_empty() {
-        for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
-            *o = x + y;
-        }
-    } else {
-        for (((o, &x), &y), &z) in out.iter_mut().zip(a).zip(b).zip(bias) {
-            *o = x + y + z;
         }
     }
 }
@@ -210,38 +234,44 @@ impl WithSimd for Forward<'_> {
             rmask,
         } = self;
         let u = h.len();
-        // the bias of gate columns `at..` (empty when there is none)
+        // the bias of gate columns `at..` or `cols` (empty when there is none)
         let bias_from = |at: usize| bias.get(at..).unwrap_or(&[]);
+        let bias_in = |cols: std::ops::Range<usize>| bias.get(cols).unwrap_or(&[]);
         match cell {
-            Cell::Simple => {
-                add_into(h, xw, rz, bias);
-                act.apply(h);
-            }
+            Cell::Simple => act.apply_sum(h, xw, rz, bias),
             Cell::Lstm => {
-                add_into(saved, xw, rz, bias);
                 let (ifg, o) = saved.split_at_mut(3 * u);
                 let (if_, g) = ifg.split_at_mut(2 * u);
-                ract.apply(if_);
-                act.apply(g);
-                ract.apply(o);
+                ract.apply_sum(if_, &xw[..2 * u], &rz[..2 * u], bias_in(0..2 * u));
+                act.apply_sum(
+                    g,
+                    &xw[2 * u..3 * u],
+                    &rz[2 * u..3 * u],
+                    bias_in(2 * u..3 * u),
+                );
+                ract.apply_sum(o, &xw[3 * u..], &rz[3 * u..], bias_from(3 * u));
                 let (i, f) = if_.split_at(u);
-                for ((((c, &i), &f), &g), &cp) in c.iter_mut().zip(i).zip(f).zip(&*g).zip(c_prev) {
-                    *c = f * cp + i * g;
-                }
-                h.copy_from_slice(c);
-                act.apply(h);
-                for (h, &o) in h.iter_mut().zip(&*o) {
-                    *h *= o;
-                }
+                // c = f * c_prev + i * g, h = o * act(c)
+                with_gate_fn!(act, fa => {
+                    for (((((c, h), &i), &f), &g), (&cp, &o)) in c
+                        .iter_mut()
+                        .zip(h.iter_mut())
+                        .zip(i)
+                        .zip(f)
+                        .zip(&*g)
+                        .zip(c_prev.iter().zip(&*o))
+                    {
+                        *c = f * cp + i * g;
+                        *h = o * fa(*c);
+                    }
+                });
                 blend(c, c_prev, m);
             }
             Cell::Gru { reset_after: true } => {
                 let (zrh, rec) = saved.split_at_mut(3 * u);
                 add_bias(rec, &rz[2 * u..], rbias);
                 let (zr, hh) = zrh.split_at_mut(2 * u);
-                let bz = &bias[..bias.len().min(2 * u)];
-                add_into(zr, &xw[..2 * u], &rz[..2 * u], bz);
-                ract.apply(zr);
+                ract.apply_sum(zr, &xw[..2 * u], &rz[..2 * u], bias_in(0..2 * u));
                 let r = &zr[u..];
                 add_bias(hh, &xw[2 * u..], bias_from(2 * u));
                 for ((hh, &r), &rc) in hh.iter_mut().zip(r).zip(&*rec) {
@@ -253,8 +283,7 @@ impl WithSimd for Forward<'_> {
             Cell::Gru { reset_after: false } => {
                 // the candidate: `rz` holds (r * eff) @ R_h here (second phase)
                 let (zr, hh) = saved.split_at_mut(2 * u);
-                add_into(hh, &xw[2 * u..], rz, bias_from(2 * u));
-                act.apply(hh);
+                act.apply_sum(hh, &xw[2 * u..], rz, bias_from(2 * u));
                 gru_output(h, &zr[..u], hh, h_prev);
             }
         }
@@ -304,9 +333,8 @@ impl WithSimd for GruGates<'_> {
     fn with_simd<S: Simd>(self, _simd: S) {
         let u = self.eff.len();
         let zr = &mut self.saved[..2 * u];
-        let bz = &self.bias[..self.bias.len().min(2 * u)];
-        add_into(zr, &self.xw[..2 * u], self.rz, bz);
-        self.ract.apply(zr);
+        let bz = self.bias.get(..2 * u).unwrap_or(&[]);
+        self.ract.apply_sum(zr, &self.xw[..2 * u], self.rz, bz);
         for ((o, &r), &e) in self.reff.iter_mut().zip(&zr[u..]).zip(self.eff) {
             *o = r * e;
         }
