@@ -1,9 +1,11 @@
 //! The fused recurrent sequence op behind SimpleRNN, LSTM and GRU: the input projection
 //! of all steps as one GEMM, then per step one GEMM `h @ recurrent_kernel` (two for GRU
 //! without reset_after) and one gate kernel per batch row (rust/cpu/rnn.rs); backward
-//! through time with the same structure, then the weight gradients as whole-sequence
-//! GEMMs. One autograd node covers the whole sequence; workspaces are allocated once per
-//! call, never per step.
+//! through time with the same structure, the recurrent kernel's gradient in GEMMs over
+//! blocks of steps as they finish, then the input kernel's as one whole-sequence GEMM.
+//! The batch runs in one part per thread, each through the whole sequence, its per-step
+//! buffers time-major. One autograd node covers the whole sequence; workspaces are
+//! allocated once per call, never per step.
 use crate::autograd::record;
 use crate::cpu::gemm::{sgemm, sgemm_new, sgemm_new_pair, sgemm_serial, MatRef};
 use crate::cpu::pool;
