@@ -35,7 +35,16 @@ fn pow2i(n: i32) -> f32 {
 /// e^x. Overflows to inf above 88.72, gives subnormals down to -103.97 and 0 below.
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
-    let x = x.clamp(-104.0, 89.0); // NaN passes through
+    let (y, ni) = exp_parts(x.clamp(-104.0, 89.0)); // NaN passes through
+                                                    // 2^n in two factors so that n in [-150, 128] neither under- nor overflows early
+    let n1 = ni >> 1;
+    y * pow2i(n1) * pow2i(ni - n1)
+}
+
+/// e^x as `y * 2^n` (y within [1/sqrt 2, sqrt 2]) for x in [-104, 89]: the argument
+/// reduction and polynomial of `exp` and `sigmoid_lean`.
+#[inline(always)]
+fn exp_parts(x: f32) -> (f32, i32) {
     let t = x * LOG2E + ROUND_MAGIC;
     let n = t - ROUND_MAGIC;
     let ni = (t.to_bits() as i32) - (ROUND_MAGIC.to_bits() as i32);
@@ -52,10 +61,7 @@ pub fn exp(x: f32) -> f32 {
             0.5,
         ],
     );
-    let y = p * r * r + r + 1.0;
-    // 2^n in two factors so that n in [-150, 128] neither under- nor overflows early
-    let n1 = ni >> 1;
-    y * pow2i(n1) * pow2i(ni - n1)
+    (p * r * r + r + 1.0, ni)
 }
 
 /// Natural logarithm: NaN below 0, -inf at 0, inf at inf; exact handling of subnormals.
@@ -242,24 +248,8 @@ pub fn tanh_rational(x: f32) -> f32 {
 /// result is subnormal, it flushes towards 0 (absolute error under 1e-38).
 #[inline(always)]
 pub fn sigmoid_lean(x: f32) -> f32 {
-    let x = (-x).clamp(-88.0, 88.0); // NaN passes through
-    let t = x * LOG2E + ROUND_MAGIC;
-    let n = t - ROUND_MAGIC;
-    let ni = (t.to_bits() as i32) - (ROUND_MAGIC.to_bits() as i32);
-    let r = x - n * LN2_HI - n * LN2_LO;
-    let p = poly(
-        r,
-        [
-            1.987_569_1e-4,
-            1.398_199_9e-3,
-            8.333_452e-3,
-            4.166_579_6e-2,
-            1.666_666_5e-1,
-            0.5,
-        ],
-    );
-    let e = (p * r * r + r + 1.0) * pow2i(ni);
-    1.0 / (1.0 + e)
+    let (y, ni) = exp_parts((-x).clamp(-88.0, 88.0)); // NaN passes through
+    1.0 / (1.0 + y * pow2i(ni))
 }
 
 #[cfg(test)]
