@@ -105,6 +105,20 @@ fn weights(cell: Cell, d: usize, u: usize) -> (Tensor, Tensor, Tensor) {
     )
 }
 
+/// The initial states of `cell` for a batch of `b` (the output, and the carry for LSTM).
+fn initial(cell: Cell, b: usize, u: usize) -> Vec<Tensor> {
+    let ns = if cell == Cell::Lstm { 2 } else { 1 };
+    (0..ns).map(|i| data(&[b, u], 20 + i, 0.5)).collect()
+}
+
+/// The step mask (`MASK`, batch 2 by 4 steps) and recurrent-dropout mask `case` asks for.
+fn case_masks(case: &Case, b: usize, t: usize, u: usize) -> (Option<Tensor>, Option<Tensor>) {
+    let mask = case
+        .masked
+        .then(|| Tensor::from_f32(MASK.to_vec(), &[b, t]).unwrap());
+    (mask, case.rdrop.then(|| data(&[b, u], 40, 1.0)))
+}
+
 fn spec(cell: Cell, back: bool) -> RnnSpec {
     RnnSpec {
         cell,
@@ -150,12 +164,9 @@ fn forward_matches_naive_steps() {
         let cell = case.cell;
         let x = data(&[b, t, d], 1, 1.0);
         let (w, r, bias) = weights(cell, d, u);
-        let ns = if cell == Cell::Lstm { 2 } else { 1 };
-        let init: Vec<Tensor> = (0..ns).map(|i| data(&[b, u], 20 + i, 0.5)).collect();
-        let mask = case
-            .masked
-            .then(|| Tensor::from_f32(MASK.to_vec(), &[b, t]).unwrap());
-        let rm = case.rdrop.then(|| data(&[b, u], 40, 1.0));
+        let init = initial(cell, b, u);
+        let ns = init.len();
+        let (mask, rm) = case_masks(&case, b, t, u);
         let out = ops::rnn(
             &x,
             &w,
@@ -236,15 +247,9 @@ fn gradients_match_finite_differences() {
     for case in cases() {
         let cell = case.cell;
         let (w, r, bias) = weights(cell, d, u);
-        let ns = if cell == Cell::Lstm { 2 } else { 1 };
         let mut inputs = vec![data(&[b, t, d], 1, 1.0), w, r, bias];
-        for i in 0..ns {
-            inputs.push(data(&[b, u], 20 + i, 0.5));
-        }
-        let mask = case
-            .masked
-            .then(|| Tensor::from_f32(MASK.to_vec(), &[b, t]).unwrap());
-        let rm = case.rdrop.then(|| data(&[b, u], 40, 1.0));
+        inputs.extend(initial(cell, b, u));
+        let (mask, rm) = case_masks(&case, b, t, u);
         let sp = spec(cell, case.back);
         check_gradients(
             |xs| {
@@ -276,11 +281,8 @@ fn other_activations_have_gradients() {
     ] {
         for cell in CELLS {
             let (w, r, bias) = weights(cell, d, u);
-            let ns = if cell == Cell::Lstm { 2 } else { 1 };
             let mut inputs = vec![data(&[b, t, d], 1, 1.0), w, r, bias];
-            for i in 0..ns {
-                inputs.push(data(&[b, u], 20 + i, 0.5));
-            }
+            inputs.extend(initial(cell, b, u));
             let sp = RnnSpec {
                 cell,
                 activation: act,
@@ -452,7 +454,6 @@ fn batch_parts_match_rows_run_alone() {
     for case in cases() {
         let cell = case.cell;
         let (w, r, bias) = weights(cell, d, u);
-        let ns = if cell == Cell::Lstm { 2 } else { 1 };
         let sp = spec(cell, case.back);
         let run = |xs: &[Tensor], rows: std::ops::Range<usize>| {
             let nb = rows.len();
@@ -484,9 +485,7 @@ fn batch_parts_match_rows_run_alone() {
             Tensor::from_f32(v, &shape).unwrap()
         };
         let mut inputs = vec![data(&[b, t, d], 1, 1.0), w, r, bias];
-        for i in 0..ns {
-            inputs.push(data(&[b, u], 20 + i, 0.5));
-        }
+        inputs.extend(initial(cell, b, u));
         let (all, all_g) = value_and_grads(|xs| run(xs, 0..b), &inputs);
         let mut weight_g: Vec<Vec<f32>> = all_g[1..4].iter().map(|g| vec![0.0; g.len()]).collect();
         let what = format!("{cell:?} back={} masked={}", case.back, case.masked);
@@ -522,15 +521,9 @@ fn token_input_matches_looked_up_sequence() {
     for case in cases() {
         let cell = case.cell;
         let (w, r, bias) = weights(cell, d, u);
-        let ns = if cell == Cell::Lstm { 2 } else { 1 };
         let mut inputs = vec![data(&[vocab, d], 1, 1.0), w, r, bias];
-        for i in 0..ns {
-            inputs.push(data(&[b, u], 20 + i, 0.5));
-        }
-        let mask = case
-            .masked
-            .then(|| Tensor::from_f32(MASK.to_vec(), &[b, t]).unwrap());
-        let rm = case.rdrop.then(|| data(&[b, u], 40, 1.0));
+        inputs.extend(initial(cell, b, u));
+        let (mask, rm) = case_masks(&case, b, t, u);
         let sp = spec(cell, case.back);
         let fused = |xs: &[Tensor]| {
             let input = RnnInput::Tokens {
